@@ -1,0 +1,53 @@
+"""``gpuprices classify`` and ``gpuprices reclassify``: what is being sold, and why."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from pipeline.enrich import Enricher
+from pipeline.reclassify import reclassify_store
+from storage.sqlite import SqliteStore
+
+CLASSIFY_FIELDS = ("model", "sku", "memory_gb", "form_factor", "gpu_count", "working", "excluded_reason",
+                   "classification_note")
+
+
+def _enricher(app: Any) -> Enricher:
+    settings = app.settings
+    return Enricher.from_settings({"catalog": settings.catalog, "quarantine": settings.quarantine.model_dump()})
+
+
+@click.command()
+@click.argument("titles", nargs=-1)
+@click.pass_obj
+def classify(app: Any, titles: tuple[str, ...]) -> None:
+    """Classify listing titles (arguments, or one per line on stdin); one JSON object per title."""
+    from pipeline.classify import classify as classify_title
+
+    catalog = _enricher(app).catalog
+    lines = titles or tuple(line.rstrip("\n") for line in sys.stdin if line.strip())
+    for title in lines:
+        result = classify_title(title, catalog=catalog)
+        row: dict[str, Any] = {"title": title}
+        for field in CLASSIFY_FIELDS:
+            value = getattr(result, field)
+            row[field] = getattr(value, "value", value)
+        click.echo(json.dumps(row, ensure_ascii=False))
+
+
+@click.command()
+@click.pass_obj
+def reclassify(app: Any) -> None:
+    """Re-apply the current catalog, rules and quarantine to every stored listing and observation."""
+    enricher = _enricher(app)
+    with SqliteStore(app.settings.storage.database) as store:
+        report = reclassify_store(store, enricher)
+    click.echo(f"reclassified {report.listings} listings and {report.observations} observations:"
+               f" {report.changed} changed class, {report.quarantine_changed} changed quarantine")
+
+
+COMMANDS = [classify, reclassify]

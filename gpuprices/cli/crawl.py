@@ -1,0 +1,64 @@
+"""``gpuprices crawl``: one crawl now, with a summary."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from gpuprices.crawling import SOURCES, run_crawl
+from gpuprices.exceptions import CrawlError
+
+
+def summary_line(row: dict[str, Any]) -> str:
+    """One line a person can read: status, pages, listings, drops, blocks."""
+    dropped = json.loads(row.get("dropped") or "{}")
+    drops = ", ".join(f"{reason} {count}" for reason, count in sorted(dropped.items())) or "none"
+    line = (
+        f"{row['source']}: {row['status']} — {row['pages']} pages"
+        f" ({row['blocked_pages']} blocked, {row['layout_change_pages']} layout change,"
+        f" {row['failed_pages']} failed, {row['empty_pages']} empty),"
+        f" {row['listings']} listings ({row['listings_new']} new, {row['listings_updated']} updated),"
+        f" dropped: {drops}"
+    )
+    if row.get("error"):
+        line += f"; error: {row['error']}"
+    return line
+
+
+@click.command()
+@click.option("--source", "sources", type=click.Choice(SOURCES), multiple=True,
+              help="Source to crawl (repeatable). Default: every enabled source; ebay-api only with keys.")
+@click.option("--query", "queries", multiple=True, help="Search query (repeatable); default: the configured ones.")
+@click.pass_obj
+def crawl(app: Any, sources: tuple[str, ...], queries: tuple[str, ...]) -> None:
+    """Crawl now and store the listings; ends with a summary per source.
+
+    Exits non-zero when every page of every source was blocked or failed.
+    """
+    settings = app.settings
+    chosen = list(sources)
+    if not chosen:
+        if settings.sources.ebay_api.enabled and settings.sources.ebay_api.has_credentials:
+            chosen.append("ebay-api")
+        else:
+            click.echo("ebay-api: skipped (set EBAY_CLIENT_ID and EBAY_CLIENT_SECRET to use eBay's API)", err=True)
+        if settings.sources.ebay.enabled:
+            chosen.append("ebay")
+    if not chosen:
+        raise click.UsageError("no source enabled: enable [sources.ebay] or set eBay API keys")
+    useful = False
+    for source in chosen:
+        try:
+            row = run_crawl(settings, source, queries=list(queries) or None, verbose=app.verbose)
+        except CrawlError as exc:
+            click.echo(f"{source}: failed — {exc}", err=True)
+            continue
+        click.echo(summary_line(row))
+        useful = useful or row["status"] not in ("blocked", "failed")
+    if not useful:
+        raise click.exceptions.Exit(1)
+
+
+COMMANDS = [crawl]

@@ -1,0 +1,76 @@
+"""``gpuprices parse``: the crawl's parsing and normalization on saved files, offline."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+from gpuprices.cli.output import format_option, write_rows
+from gpuprices.exceptions import BlockedPageError
+from gpuprices.parsing import PARSE_SOURCES, FileParser
+from pipeline.enrich import Enricher
+from pipeline.listing import ROW_COLUMNS, listing_row
+from spiders.items import PageStatus
+
+
+def _observed(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--date") from None
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source", type=click.Choice(PARSE_SOURCES), default=None,
+              help="What the files are; default: JSON → ebay-api, HTML → ebay.")
+@click.option("--site", default=None, help="eBay site of the pages (ebay.de, ebay.co.uk …) for currency "
+              "and number hints; default: read from the page.")
+@click.option("--date", "observed", default=None, help="Observation date (YYYY-MM-DD) used for the USD rate; "
+              "default: today.")
+@format_option()
+@click.pass_obj
+def parse(app: Any, files: tuple[Path, ...], source: str | None, site: str | None, observed: str | None,
+          fmt: str) -> None:
+    """Parse saved search pages or API responses; one row per listing, no database.
+
+    A blocked page prints one line on stderr and the exit code is 3.
+    """
+    options = {"catalog": app.settings.catalog} if app.config_path else None
+    parser = FileParser(Enricher.from_settings(options))
+    when = _observed(observed)
+    problems = {"blocked": False, "failed": False}
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for path in files:
+            try:
+                result = parser.parse(path, source=source, site=site, observed_at=when)
+            except BlockedPageError as exc:
+                click.echo(f"gpuprices: {exc}", err=True)
+                problems["blocked"] = True
+                continue
+            if result.status in (PageStatus.LAYOUT_CHANGE, PageStatus.FAILED):
+                click.echo(f"gpuprices: {path}: {result.status.value}: {result.reason}", err=True)
+                problems["failed"] = True
+            if result.dropped:
+                drops = ", ".join(f"{reason} {count}" for reason, count in sorted(result.dropped.items()))
+                click.echo(f"gpuprices: {path}: dropped {drops}", err=True)
+            for item in result.listings:
+                yield listing_row(item)
+
+    write_rows(rows(), fmt, sys.stdout, columns=ROW_COLUMNS if fmt == "csv" else None)
+    blocked, failed = problems["blocked"], problems["failed"]
+    if blocked:
+        raise click.exceptions.Exit(3)
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+COMMANDS = [parse]

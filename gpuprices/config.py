@@ -1,0 +1,209 @@
+"""Configuration: built-in defaults, a TOML file, then environment variables.
+
+The file is named by ``--config PATH`` or ``GPUPRICES_CONFIG``; without one the defaults work.
+Nested keys can also come from the environment as ``GPUPRICES_STORAGE__DATABASE=...``; the
+eBay API secrets come from ``EBAY_CLIENT_ID`` / ``EBAY_CLIENT_SECRET``. Every problem is raised
+as one :class:`~gpuprices.exceptions.ConfigError` line that names the key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from gpuprices.exceptions import ConfigError
+
+CONFIG_ENV = "GPUPRICES_CONFIG"
+
+DEFAULT_QUERIES = [
+    "nvidia h100",
+    "nvidia h200",
+    "nvidia a100",
+    "nvidia a800",
+    "nvidia h800",
+    "nvidia l40s",
+    "amd mi300x",
+]
+
+_SECRET_KEYS = ("secret", "client_id", "token", "password", "api_key", "url")
+
+
+class _Section(BaseModel):
+    """A config table: unknown keys are errors, so a typo is reported instead of ignored."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class StorageSettings(_Section):
+    database: Path = Path("gpuprices.db")
+    """SQLite file (created with its tables on first use)."""
+
+
+class CrawlSettings(_Section):
+    """Politeness and transport settings shared by every spider."""
+
+    user_agent: str = "gpuprices/0.1 (+https://github.com/gpuprices/gpuprices; price monitor)"
+    obey_robots: bool = True
+    download_delay: float = Field(2.0, ge=0)
+    concurrent_requests_per_domain: int = Field(1, ge=1, le=2)
+    autothrottle: bool = True
+    autothrottle_target_concurrency: float = Field(1.0, gt=0, le=2)
+    retry_times: int = Field(3, ge=0, le=10)
+    max_retry_after: int = Field(120, ge=0)
+    """Longest ``Retry-After`` (seconds) honoured on 429/503; a longer one ends the retries."""
+    timeout: int = Field(30, ge=1)
+    """Per-request download timeout in seconds."""
+    crawl_timeout: int = Field(3600, ge=10)
+    """A crawl child process running longer than this is stopped and recorded as failed."""
+    http_cache: bool = False
+    """Scrapy's HTTP cache (handy when developing parsers)."""
+
+
+class EbaySearchSettings(_Section):
+    """Search-result pages (``ebay`` source)."""
+
+    enabled: bool = True
+    base_url: str = "https://www.ebay.com"
+    queries: list[str] = Field(default_factory=lambda: list(DEFAULT_QUERIES))
+    max_pages: int = Field(2, ge=1, le=50)
+    include_sold: bool = True
+    """Also fetch the sold/completed view (``LH_Sold=1&LH_Complete=1``)."""
+    items_per_page: int = Field(60, ge=1, le=240)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class EbayApiSettings(_Section):
+    """eBay Browse API (``ebay-api`` source); runs when credentials are set."""
+
+    enabled: bool = True
+    base_url: str = "https://api.ebay.com"
+    marketplace: str = "EBAY_US"
+    queries: list[str] | None = None
+    """Defaults to the search-page queries."""
+    client_id: SecretStr | None = None
+    client_secret: SecretStr | None = None
+    page_size: int = Field(200, ge=1, le=200)
+    max_items: int = Field(1000, ge=1, le=10000)
+    """Items per query (the API's own cap for offset paging is 10,000)."""
+    daily_call_budget: int = Field(5000, ge=1)
+    category_ids: str | None = "27386"
+    """Restrict to a category (27386 = Graphics/Video Cards); empty for all."""
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.client_id and self.client_secret)
+
+
+class QuarantineSettings(_Section):
+    """Outlier and seller quarantine thresholds (see pipeline.quarantine)."""
+
+    window_days: int = Field(30, ge=1)
+    min_samples: int = Field(5, ge=2)
+    mad_k: float = Field(4.0, gt=0)
+    max_fraction_of_median: float = Field(0.5, gt=0, le=1)
+    min_fraction_of_list: float = Field(0.15, ge=0, le=1)
+    min_seller_feedback: int = Field(5, ge=0)
+
+
+class SourcesSettings(_Section):
+    ebay: EbaySearchSettings = Field(default_factory=EbaySearchSettings)
+    ebay_api: EbayApiSettings = Field(default_factory=EbayApiSettings, alias="ebay-api")
+
+
+class Settings(BaseSettings):
+    """The whole configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GPUPRICES_", env_nested_delimiter="__", extra="forbid", populate_by_name=True
+    )
+    toml_path: ClassVar[Path | None] = None
+
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    crawl: CrawlSettings = Field(default_factory=CrawlSettings)
+    sources: SourcesSettings = Field(default_factory=SourcesSettings)
+    quarantine: QuarantineSettings = Field(default_factory=QuarantineSettings)
+    catalog: dict[str, Any] = Field(default_factory=dict)
+    """User additions to the SKU catalog (see README)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the file; the file beats the defaults.
+        return (init_settings, env_settings)
+
+    @model_validator(mode="after")
+    def _secrets_from_env(self) -> Settings:
+        api = self.sources.ebay_api
+        if api.client_id is None and os.environ.get("EBAY_CLIENT_ID"):
+            api.client_id = SecretStr(os.environ["EBAY_CLIENT_ID"])
+        if api.client_secret is None and os.environ.get("EBAY_CLIENT_SECRET"):
+            api.client_secret = SecretStr(os.environ["EBAY_CLIENT_SECRET"])
+        return self
+
+    @property
+    def api_queries(self) -> list[str]:
+        return self.sources.ebay_api.queries or self.sources.ebay.queries
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    message = str(error["msg"])
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown key"
+    value = error.get("input")
+    shown = ""
+    if not any(word in key for word in _SECRET_KEYS) and isinstance(value, str | int | float | bool):
+        text = repr(value)
+        shown = f" (got {text[:40]})"
+    return f"{key}: {message}{shown}"
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read the configuration from ``path`` (or ``$GPUPRICES_CONFIG``) over the defaults."""
+    if path is None:
+        path = os.environ.get(CONFIG_ENV) or None
+    data: dict[str, Any] = {}
+    where = "environment"
+    if path is not None:
+        file = Path(path)
+        where = str(file)
+        try:
+            with file.open("rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {file}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file unreadable: {file}: {exc.__class__.__name__}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {file} is not valid TOML: {exc}") from None
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = _describe(dict(errors[0]))
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ConfigError(f"config error in {where}: {first}{more}") from None

@@ -1,0 +1,54 @@
+"""Scrapy extension: a live one-line progress display on a terminal (silent otherwise)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.status import Status
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+
+from spiders.items import PageReport, RawListing
+
+
+class ProgressExtension:
+    """Shows pages fetched, listings found and blocked pages while a crawl runs."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.pages = self.listings = self.blocked = 0
+        self.status: Status | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ProgressExtension:
+        if not sys.stderr.isatty():
+            raise NotConfigured("not a terminal")
+        extension = cls(crawler)
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(extension.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        return extension
+
+    def _text(self) -> str:
+        name = self.crawler.spider.name if self.crawler.spider else "crawl"
+        return f"{name}: {self.pages} pages, {self.listings} listings, {self.blocked} blocked"
+
+    def spider_opened(self) -> None:
+        self.status = Status(self._text(), console=Console(stderr=True))
+        self.status.start()
+
+    def item_scraped(self, item: Any) -> None:
+        if isinstance(item, PageReport):
+            self.pages += 1
+            self.blocked += item.status.value == "blocked"
+        elif isinstance(item, RawListing):
+            self.listings += 1
+        if self.status is not None:
+            self.status.update(self._text())
+
+    def spider_closed(self) -> None:
+        if self.status is not None:
+            self.status.stop()

@@ -1,0 +1,200 @@
+"""Is the listing the GPU itself? Accessories, empty boxes, photos, computers and servers.
+
+The rules read the title as a phrase: an accessory noun is what is sold unless the title says the
+GPU comes with or without it ("with FH bracket", "W/O heatsink", "NO bracket", "fan shroud
+included"); "NO PCB" / "NO graphics card" says the GPU itself is missing.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "accessory_reason",
+    "box_only_reason",
+    "computer_reason",
+    "has_gpu_context",
+    "laptop_module_cue",
+    "photo_reason",
+    "system_reason",
+]
+
+# Parts that are sold on their own for a GPU. ("display/graphics/video adapter" is the GPU itself.)
+_STRONG_ACCESSORY = re.compile(
+    r"\b(?:heat\s?-?sinks?|brackets?|shrouds?|back\s?plates?|risers?|radiators?|baffles?|slot\s+covers?|"
+    r"water\s?blocks?|nvlink\s+bridges?|sli\s+bridges?|bridges?|power\s+cables?|cables?|housings?|"
+    r"thermal\s+pads?|fan\s+(?:kits?|adapters?|attachments?|ducts?|mounts?|assembly|assemblies)|"
+    r"mounting\s+kits?|(?<!display\s)(?<!graphics\s)(?<!video\s)adapters?|"
+    r"sag\s+(?:holders?|supports?)|support\s+(?:brackets?|stands?)|cooling\s+kits?|retention\s+kits?)\b"
+)
+# Parts that also describe a card ("Passive Cooler", "Triple Fan", "Blower"): accessories only
+# when "for …", "only" or "replacement" goes with them.
+_WEAK_ACCESSORY = re.compile(r"\b(?:fans?|coolers?|cooling|blowers?|thermal\s+paste)\b")
+_FOR = re.compile(r"^\s*(?:[a-z0-9\-]+\s){0,2}?(?:for|compatible|fits|fit|to\s+fit|replacement)\b")
+_ONLY_AFTER = re.compile(r"^\s*(?:[a-z0-9\-&]+\s){0,3}?only\b")
+_REPLACEMENT_BEFORE = re.compile(r"\b(?:replacement|spare|compatible|aftermarket)\s+$")
+# Words that make "fan"/"cooler" a description of a card: "Passive Cooler", "Triple Fan", "3X Fans".
+_DESCRIBES_CARD = re.compile(
+    r"\b(?:passive|active|stock|single|dual|triple|quad|twin|tri|\dx|blower|windforce|axial|liquid|aio|"
+    r"hybrid|silent|quiet|rgb|argb|with|without|no)\s+(?:[a-z0-9\-]+\s+)?$"
+)
+_PRODUCT_CUE = re.compile(r"\b(?:gpu|graphics?|video|card|accelerator|gddr\d[a-z]?|hbm\d?[a-z]?|\d+\s?gb?)\b")
+# "with FH bracket", "without heatsink", "no bracket", "includes fan shroud", "+ bracket".
+_WITH_BEFORE = re.compile(
+    r"(?:\b(?:with|without|no|incl|included|includes|including|include|plus|comes\s+with)|\+)"
+    r"\s+(?:(?!pcb|pbc|gpu|card|board|graphics)[a-z0-9\-]+\s+){0,2}$"
+)
+# "original box and cable": an accessory listed after the GPU's own box or papers.
+_AND_BEFORE = re.compile(r"\b(?:box|manual|accessories|papers|receipt|card|gpu|edition)\s+(?:and|&)\s+(?:[a-z0-9\-]+\s+)?$")
+_WITH_AFTER = re.compile(r"^\s*(?:[a-z0-9\-]+\s+)?(?:included|incl|attached|installed|fitted|mounted)\b")
+# Bracket sizes written as a card feature ("T4 16GB … Full Height Bracket").
+_BRACKET_FEATURE = re.compile(r"\b(?:fh|lp|full\s+height|low\s+profile|half\s+height)\s+brackets?\b")
+# The GPU itself is missing.
+_CORE_MISSING = re.compile(
+    r"\b(?:no|without|not\s+including|excluding|minus)\s+(?:the\s+|a\s+)?"
+    r"(?:pcb|pbc|gpu\s+board|graphics\s+card|video\s+card|gpu\s+chip|chip|die|board|card|gpus?)\b"
+)
+_GPU_CONTEXT = re.compile(
+    r"\b(?:nvidia|geforce|quadro|tesla|radeon|instinct|gpus?|graphics?|video\s?card|rtx|gtx|accelerator)\b"
+)
+
+
+def has_gpu_context(text: str) -> bool:
+    """The title is about GPUs at all (brand, family or 'GPU'/'graphics card' words)."""
+    return _GPU_CONTEXT.search(text) is not None
+
+
+def _modified(text: str, start: int, end: int) -> bool:
+    """The accessory is something the GPU comes with or without, not the thing sold."""
+    before = text[max(0, start - 40) : start]
+    return bool(_WITH_BEFORE.search(before) or _AND_BEFORE.search(before) or _WITH_AFTER.match(text[end:]))
+
+
+def accessory_reason(text: str, valid_memory: bool) -> str | None:
+    """A short note when the listing is an accessory for a GPU, else ``None``."""
+    m = _CORE_MISSING.search(text)
+    if m:
+        return f"'{m.group(0)}' → the GPU itself is missing"
+    for m in _STRONG_ACCESSORY.finditer(text):
+        word = m.group(0)
+        if _REPLACEMENT_BEFORE.search(text[: m.start()]):
+            return f"'{text[: m.start()].split()[-1]} {word}' → accessory"
+        if _modified(text, m.start(), m.end()):
+            continue
+        rest = text[m.end() :]
+        if _FOR.match(rest):
+            return f"'{word} for …' → accessory"
+        if _ONLY_AFTER.match(rest):
+            return f"'{word} only' → accessory"
+        feature = _BRACKET_FEATURE.search(text[max(0, m.start() - 14) : m.end()])
+        if feature and valid_memory:
+            continue  # a card "with full height bracket" written without "with"
+        return f"'{word}' → accessory"
+    for m in _WEAK_ACCESSORY.finditer(text):
+        if _modified(text, m.start(), m.end()):
+            continue
+        rest = text[m.end() :]
+        if _FOR.match(rest) or _ONLY_AFTER.match(rest) or _REPLACEMENT_BEFORE.search(text[: m.start()]):
+            return f"'{m.group(0)}' for/only/replacement → accessory"
+        before = text[max(0, m.start() - 30) : m.start()]
+        if not m.group(0).startswith("blower") and not _DESCRIBES_CARD.search(before) and not _PRODUCT_CUE.search(text):
+            return f"'{m.group(0)}' with no card named → accessory"
+    return None
+
+
+_BOX_ONLY = re.compile(
+    r"\b(?:box\s+only|empty\s+box|only\s+(?:the\s+)?(?:retail\s+|original\s+)?box|just\s+(?:the\s+)?box|"
+    r"box\s*(?:&|and)\s*[a-z ]{1,30}?\s+only|packaging\s+only|retail\s+box\s+only|original\s+box\s+only)\b"
+)
+
+
+def box_only_reason(text: str) -> str | None:
+    """The listing is the empty retail box (maybe with its papers)."""
+    m = _BOX_ONLY.search(text)
+    return f"'{m.group(0)}' → box only" if m else None
+
+
+_PHOTO = re.compile(
+    r"(?:^(?:picture|photo|image|pic)s?\s+of\b|\b(?:only|just)\s+(?:a\s+)?(?:picture|photo|image|pic)s?\b|"
+    r"\b(?:picture|photo|image|pic)s?\s+only\b|\bnot\s+(?:a\s+)?(?:real|actual)\s+(?:gpu|card|graphics)\b|"
+    r"\b(?:printed|framed)\s+(?:picture|photo|image|poster)\b)"
+)
+
+
+def photo_reason(text: str) -> str | None:
+    """The listing sells a picture of the GPU (a known scam format)."""
+    m = _PHOTO.search(text)
+    return f"'{m.group(0).strip()}' → photo, not the GPU" if m else None
+
+
+_CPU = re.compile(
+    r"\b(?:i[3579](?:[\s\-]?\d{3,5}[a-z]{0,3})?|core\s+i[3579]|core\s+ultra|ryzen(?:\s?\d)?|xeon|epyc|threadripper|"
+    r"\d+\s?(?:gb|tb)\s+(?:ddr[45]\s+)?(?:ram|ssd|nvme|hdd|m\.2)|windows\s?1[01]|win\s?1[01])\b"
+)
+_SCREEN = re.compile(r"\b(?:\d{2}(?:\.\d)?\s?(?:inch|in)|fhd|qhd|uhd\s+display|oled|touchscreen|\d{2,3}\s?hz)\b")
+_LAPTOP = re.compile(r"\b(?:laptop|notebook|macbook|chromebook|ultrabook)\b")
+_DESKTOP = re.compile(r"\b(?:gaming\s+pc|desktop|computer|gaming\s+rig|prebuilt|pre-built|tower|pc\s+build|\bpc\b)\b")
+_SERVER = re.compile(
+    r"\b(?:server|servers|superserver|poweredge|proliant|thinksystem|chassis|barebones?|rack\s?mount|"
+    r"sys-\d+[a-z0-9\-]*|\d+u\s+(?:rack|server|gpu))\b"
+)
+_NO_GPU = re.compile(
+    r"\b(?:barebones?|no\s+gpus?|without\s+gpus?|gpus?\s+not\s+included|no\s+graphics|supports?\s+up\s+to|"
+    r"support(?:s|ing)?\s+\d+\s?x?|ready\s+for|gpu\s+ready)\b"
+)
+_OTHER_PRODUCT = re.compile(
+    r"\b(?:motherboard|mainboard|mobo|power\s+supply|psu|book|textbook|manual|t-?shirt|hoodie|mug|poster|"
+    r"sticker|keychain|mouse\s?pad|monitor|network\s+card|ethernet|nic|cpu\s+cooler)\b"
+)
+_BUNDLED = re.compile(r"(?:\b(?:with|and|plus|bundle|w)|\+|&)\s+(?:[a-z0-9\-]+\s+){0,2}$")
+_MODULE_WORDS = re.compile(r"\b(?:gpu|graphics|video|card|module|mxm|board|vga)\b")
+_CARD_WORDS = re.compile(r"\b(?:graphics?\s+cards?|video\s+cards?|gpu\s+cards?|accelerator\s+cards?|gpu\s+module)\b")
+
+
+def computer_reason(text: str) -> str | None:
+    """A laptop, desktop, GPU-less server or another product that is not a GPU."""
+    if _LAPTOP.search(text) and (_CPU.search(text) or _SCREEN.search(text) or not _MODULE_WORDS.search(text)):
+        return "a laptop computer, not a GPU"
+    if _DESKTOP.search(text) and _CPU.search(text) and not _CARD_WORDS.search(text):
+        return "a desktop computer, not a GPU"
+    if _SERVER.search(text) and _NO_GPU.search(text):
+        return "a server without GPUs"
+    for m in _OTHER_PRODUCT.finditer(text):
+        before = text[max(0, m.start() - 30) : m.start()]
+        after = text[m.end() : m.end() + 12]
+        if _BUNDLED.search(before) or after.lstrip().startswith(("bundle", "combo", "included")):
+            continue  # "RTX 5090 … Mobo Bundle", "+ 1000W PSU"
+        return f"'{m.group(0)}' → not a GPU"
+    return None
+
+
+_DGX = re.compile(r"\bdgx\b")
+# "GPU for Dell PowerEdge R740", "pulled from a server": the GPU, not the server.
+_FOR_SERVER = re.compile(r"\b(?:for|fits|fit|compatible|from|pulled|pull|ex|in|into|supports?)\s+(?:[a-z0-9\-]+\s+){0,2}$")
+_BOARD = re.compile(r"\b(?:board|baseboard|tray|module)\b")
+_PULLED_FROM = re.compile(r"\b(?:from|pulled|pull|pulls|for|ex)\s+(?:an?\s+|the\s+|nvidia\s+)?dgx\b")
+
+
+def system_reason(text: str, count: int) -> str | None:
+    """A complete server (DGX, or a server with CPUs / several GPUs), not a loose GPU or board."""
+    if _DGX.search(text) and not _PULLED_FROM.search(text):
+        return "DGX system"
+    servers = [m for m in _SERVER.finditer(text) if not _FOR_SERVER.search(text[max(0, m.start() - 40) : m.start()])]
+    if not servers:
+        return None
+    if _CPU.search(text):
+        return "complete server"
+    if count >= 2 and not _CARD_WORDS.search(text) and not _BOARD.search(text):
+        return "complete server"
+    return None
+
+
+_LAPTOP_MODULE = re.compile(
+    r"\b(?:laptop|notebook|mobile|max-?q|mxm|zbook|precision\s+7[5-7]\d0|beam\s+connector|thinkpad\s+p\d+)\b"
+)
+
+
+def laptop_module_cue(text: str) -> str | None:
+    """Words that place a GPU in a laptop (a module, not the desktop card of the same name)."""
+    m = _LAPTOP_MODULE.search(text)
+    return m.group(0) if m else None

@@ -1,0 +1,109 @@
+"""Classification, per-GPU unit price and quarantine of normalized listings.
+
+Unit price rule (documented in the README): ``unit_price_usd = (price + shipping, in USD) /
+gpu_count``. No unit price when the listing is excluded, has no GPU count, is a complete server
+(DGX/HGX system: the GPUs' share of the platform value cannot be separated reliably from a
+title, so it is "not separable"), or is a "best offer accepted" sale (the sale price is hidden).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+import attrs
+
+from pipeline.classify import Catalog, classify, load_catalog
+from pipeline.listing import NormalizedListing
+from pipeline.quarantine import QuarantineRules, outlier_reason, robust_centre, seller_reason
+
+_CENT = Decimal("0.01")
+NOT_SEPARABLE = "not separable: complete server, the GPUs' share of the price is unknown"
+
+
+def unit_price_of(*, price_usd: Decimal, shipping_usd: Decimal | None, gpu_count: int | None,
+                  excluded_reason: str | None, system: bool, best_offer_accepted: bool,
+                  price_is_range: bool = False) -> tuple[Decimal | None, str]:
+    """The per-GPU price in USD and how it was derived (or why there is none)."""
+    count = gpu_count or 0
+    if excluded_reason:
+        return None, f"excluded: {excluded_reason}"
+    if system:
+        return None, NOT_SEPARABLE
+    if count <= 0:
+        return None, "no GPU count"
+    if best_offer_accepted:
+        return None, "best offer accepted: the sale price is hidden"
+    parts = [f"{'lowest price of range' if price_is_range else 'price'} {price_usd} USD"]
+    if shipping_usd is not None:
+        parts.append(f"shipping {shipping_usd} USD")
+    else:
+        parts.append("shipping unknown (not added)")
+    total = price_usd + (shipping_usd or Decimal(0))
+    value = (total / count).quantize(_CENT, rounding=ROUND_HALF_EVEN)
+    return value, f"({' + '.join(parts)}) / {count} GPU{'s' if count != 1 else ''}"
+
+
+@attrs.define
+class Enricher:
+    """Applies the catalog and the quarantine rules; one instance per crawl or re-classification."""
+
+    catalog: Catalog
+    rules: QuarantineRules = attrs.Factory(QuarantineRules)
+
+    @classmethod
+    def from_settings(cls, options: dict[str, Any] | None) -> Enricher:
+        options = options or {}
+        catalog = load_catalog(extra=options.get("catalog") or None)
+        rules = QuarantineRules(**(options.get("quarantine") or {}))
+        return cls(catalog=catalog, rules=rules)
+
+    def enrich(self, listing: NormalizedListing) -> NormalizedListing:
+        """Fill the classification, unit price and seller quarantine fields (in place, returned)."""
+        result = classify(listing.raw.title, catalog=self.catalog, condition=listing.raw.condition_raw)
+        listing.model = result.model
+        listing.sku = result.sku
+        listing.memory_gb = result.memory_gb
+        listing.form_factor = result.form_factor
+        listing.gpu_count = result.gpu_count
+        listing.working = result.working
+        listing.excluded_reason = str(result.excluded_reason.value) if result.excluded_reason else None
+        listing.classification_note = result.classification_note
+        if listing.condition == "for_parts":
+            listing.working = False
+        listing.unit_price_usd, listing.unit_price_note = unit_price_of(
+            price_usd=listing.price_usd, shipping_usd=listing.shipping_usd, gpu_count=listing.gpu_count,
+            excluded_reason=listing.excluded_reason, system=result.system,
+            best_offer_accepted=listing.raw.best_offer_accepted, price_is_range=listing.price_max is not None)
+        reason = seller_reason(listing.raw.seller_feedback, self.rules)
+        listing.quarantined = reason is not None
+        listing.quarantine_reason = reason
+        return listing
+
+    def quarantine_crawl(self, store: Any, crawl_id: int | None = None) -> int:
+        """Quarantine price outliers among the crawl's rows (all rows when ``crawl_id`` is None).
+
+        The centre of each SKU comes from the trailing window, which already holds this crawl's
+        rows, so even the very first crawl is protected.
+        """
+        rows = store.priced_rows(crawl_id=crawl_id)
+        by_sku: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in rows:
+            by_sku[row["sku"]].append(row)
+        changed = 0
+        today = datetime.now(UTC).date()
+        for sku, sku_rows in by_sku.items():
+            since = (datetime.now(UTC) - timedelta(days=self.rules.window_days)).isoformat()
+            centre = robust_centre(store.window_unit_prices(sku, since))
+            list_price = self.catalog.list_price(sku, today)
+            for row in sku_rows:
+                if row["seller_reason"]:
+                    continue  # already quarantined for its seller; that reason stands
+                reason = outlier_reason(Decimal(row["unit_price_usd"]), sku, centre,
+                                        list_price.usd if list_price else None, self.rules)
+                if bool(reason) != bool(row["quarantined"]) or reason != row["quarantine_reason"]:
+                    store.set_quarantine(row["observation_id"], row["listing_id"], reason)
+                    changed += 1
+        return changed

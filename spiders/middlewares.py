@@ -1,0 +1,69 @@
+"""Downloader middleware: Scrapy's retry, plus ``Retry-After`` and no retrying of block pages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from scrapy import Request
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.http import Response
+
+from spiders.blocks import detect_block
+
+logger = logging.getLogger(__name__)
+
+
+def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); ``None`` if absent/invalid."""
+    if value is None:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class PoliteRetryMiddleware(RetryMiddleware):
+    """Retries like Scrapy's ``RetryMiddleware`` but
+
+    * waits what ``Retry-After`` asks on 429/503 (up to ``GPUPRICES_MAX_RETRY_AFTER`` seconds;
+      a longer wait ends the retries for that page: we do not hammer a site that asked us to stop);
+    * never retries a bot-check or edge-error page: a block is reported, not fought.
+    """
+
+    def __init__(self, settings):  # type: ignore[no-untyped-def]
+        super().__init__(settings)
+        self.max_retry_after = settings.getfloat("GPUPRICES_MAX_RETRY_AFTER", 120.0)
+
+    async def process_response(  # type: ignore[override]
+        self, request: Request, response: Response, spider: object = None
+    ) -> Request | Response:
+        if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
+            return response
+        if detect_block(_head_text(response), response.status) is not None:
+            return response
+        delay = retry_after_seconds(response.headers.get(b"Retry-After"))
+        if delay is not None and response.status in (429, 503):
+            if delay > self.max_retry_after:
+                logger.warning("%s asked to retry after %.0f s (more than %.0f s): not retrying",
+                               request.url, delay, self.max_retry_after)
+                return response
+            if delay > 0:
+                await asyncio.sleep(delay)
+        return self._retry(request, f"HTTP {response.status}") or response
+
+
+def _head_text(response: Response) -> str:
+    return response.body[:20000].decode("utf-8", errors="replace")

@@ -1,0 +1,184 @@
+"""Database schema as numbered migrations (``PRAGMA user_version`` records the last one applied).
+
+Money columns are TEXT holding exact decimal strings; analytics cast them when they need floats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlite_utils import Database
+
+# Columns shared by `listings` (latest state) and `observations` (every sighting).
+_PRICE_COLUMNS: dict[str, type] = {
+    "price": str,
+    "price_max": str,
+    "currency": str,
+    "currency_raw": str,
+    "price_usd": str,
+    "price_max_usd": str,
+    "usd_rate": str,
+    "usd_rate_date": str,
+    "usd_rate_method": str,
+    "bin_price": str,
+    "shipping": str,
+    "shipping_currency": str,
+    "shipping_usd": str,
+    "shipping_estimated": int,
+    "condition": str,
+    "condition_raw": str,
+    "listing_type": str,
+    "buying_options": str,
+    "bids": int,
+    "sold": int,
+    "ended": int,
+    "best_offer_accepted": int,
+    "sold_at": str,
+}
+
+_CLASS_COLUMNS: dict[str, type] = {
+    "model": str,
+    "sku": str,
+    "memory_gb": int,
+    "form_factor": str,
+    "gpu_count": int,
+    "working": int,
+    "excluded_reason": str,
+    "classification_note": str,
+    "unit_price_usd": str,
+    "unit_price_note": str,
+    "quarantined": int,
+    "quarantine_reason": str,
+}
+
+
+def _v1_initial(db: Database) -> None:
+    db["crawls"].create(
+        {
+            "id": int,
+            "source": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "pages": int,
+            "listings": int,
+            "listings_new": int,
+            "listings_updated": int,
+            "observations": int,
+            "blocked_pages": int,
+            "layout_change_pages": int,
+            "failed_pages": int,
+            "empty_pages": int,
+            "dropped": str,
+            "error": str,
+            "queries": str,
+            "pid": int,
+        },
+        pk="id",
+        defaults={
+            "status": "running",
+            "pages": 0,
+            "listings": 0,
+            "listings_new": 0,
+            "listings_updated": 0,
+            "observations": 0,
+            "blocked_pages": 0,
+            "layout_change_pages": 0,
+            "failed_pages": 0,
+            "empty_pages": 0,
+            "dropped": "{}",
+        },
+    )
+    db["crawls"].create_index(["source", "started_at"])
+
+    db["pages"].create(
+        {
+            "id": int,
+            "crawl_id": int,
+            "url": str,
+            "status": str,
+            "http_status": int,
+            "listings": int,
+            "cards": int,
+            "reason": str,
+            "fetched_at": str,
+        },
+        pk="id",
+        foreign_keys=[("crawl_id", "crawls", "id")],
+    )
+    db["pages"].create_index(["crawl_id"])
+
+    db["listings"].create(
+        {
+            "id": int,
+            "family": str,
+            "item_id": str,
+            "variation_id": str,
+            "source": str,
+            "site": str,
+            "url": str,
+            "title": str,
+            **_PRICE_COLUMNS,
+            "seller": str,
+            "seller_feedback": int,
+            "location": str,
+            "created_at": str,
+            **_CLASS_COLUMNS,
+            "first_seen_at": str,
+            "last_seen_at": str,
+            "first_crawl_id": int,
+            "last_crawl_id": int,
+        },
+        pk="id",
+        not_null={"family", "item_id", "variation_id"},
+        defaults={"variation_id": ""},
+    )
+    db["listings"].create_index(["family", "item_id", "variation_id"], unique=True)
+    db["listings"].create_index(["last_seen_at"])
+    db["listings"].create_index(["sku"])
+
+    db["observations"].create(
+        {
+            "id": int,
+            "listing_id": int,
+            "crawl_id": int,
+            "source": str,
+            "site": str,
+            "observed_at": str,
+            "query": str,
+            "page_url": str,
+            "title": str,
+            "price_text": str,
+            "price_value_raw": str,
+            "currency_value_raw": str,
+            "bin_price_text": str,
+            "shipping_text": str,
+            "shipping_value_raw": str,
+            "sold_at_text": str,
+            **_PRICE_COLUMNS,
+            **_CLASS_COLUMNS,
+            "extra": str,
+        },
+        pk="id",
+        foreign_keys=[("listing_id", "listings", "id"), ("crawl_id", "crawls", "id")],
+    )
+    db["observations"].create_index(["listing_id"])
+    db["observations"].create_index(["crawl_id"])
+    db["observations"].create_index(["observed_at"])
+
+    # Calls made to metered APIs per UTC day, so a daily budget holds across crawls.
+    db["api_usage"].create({"day": str, "source": str, "calls": int}, pk=("day", "source"))
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial]
+"""Applied in order; never edit a released migration, append a new one."""
+
+
+def migrate(db: Database) -> int:
+    """Bring the schema up to date in one transaction per step; returns the version."""
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+        with db.conn:
+            step(db)
+            db.execute(f"PRAGMA user_version = {int(number)}")
+    return len(MIGRATIONS)

@@ -1,0 +1,319 @@
+"""SQLite storage: WAL mode, migrations, one transaction per batch of listings."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+from sqlite_utils import Database
+
+from gpuprices.exceptions import StorageError
+from pipeline.listing import NormalizedListing, listing_row
+from spiders.items import PageReport, PageStatus
+from storage.schema import _CLASS_COLUMNS, _PRICE_COLUMNS, migrate
+
+_LISTING_STATE = ("source", "site", "url", "title", *_PRICE_COLUMNS, "seller", "seller_feedback",
+                  "location", "created_at", *_CLASS_COLUMNS)
+_OBSERVATION_COLUMNS = ("listing_id", "crawl_id", "source", "site", "observed_at", "query", "page_url", "title",
+                        "price_text", "price_value_raw", "currency_value_raw", "bin_price_text",
+                        "shipping_text", "shipping_value_raw", "sold_at_text", *_PRICE_COLUMNS,
+                        *_CLASS_COLUMNS, "extra")
+_BOOL_COLUMNS = {"sold", "ended", "best_offer_accepted", "shipping_estimated", "working", "quarantined"}
+
+
+def source_family(source: str) -> str:
+    """Sources that see the same listings share a family: ``ebay``, ``ebay-api``, ``ebay-item`` → ``ebay``."""
+    return source.split("-", 1)[0]
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@attrs.define
+class SaveResult:
+    """What one batch did to the database."""
+
+    new: int = 0
+    updated: int = 0
+    observations: int = 0
+
+
+def _sql_value(column: str, value: Any) -> Any:
+    if column in _BOOL_COLUMNS and value is not None:
+        return int(bool(value))
+    return value
+
+
+class SqliteStore:
+    """The embedded default backend. Other backends implement the same public methods."""
+
+    def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        try:
+            if self.path.parent and not self.path.parent.exists():
+                raise StorageError(f"database folder does not exist: {self.path.parent}")
+            conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
+            self.db = Database(conn)
+            # Autocommit mode plus explicit BEGIN/COMMIT: we decide the transaction boundaries.
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open database {self.path}: {exc}") from None
+
+    def _migrate(self) -> None:
+        conn = self.db.conn
+        conn.isolation_level = ""  # sqlite3 default: implicit transactions for migration steps
+        try:
+            migrate(self.db)
+        finally:
+            conn.isolation_level = None
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- crawls --------------------------------------------------------------------------
+    def start_crawl(self, source: str, queries: Sequence[str] = (), pid: int | None = None) -> int:
+        with self._transaction():
+            cursor = self.db.execute(
+                "INSERT INTO crawls (source, started_at, status, queries, pid) VALUES (?, ?, 'running', ?, ?)",
+                [source, utcnow(), json.dumps(list(queries)), pid],
+            )
+        return int(cursor.lastrowid or 0)
+
+    def record_page(self, crawl_id: int, report: PageReport) -> None:
+        with self._transaction():
+            self.db.execute(
+                "INSERT INTO pages (crawl_id, url, status, http_status, listings, cards, reason, fetched_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [crawl_id, report.url, report.status.value, report.http_status, report.listings,
+                 report.cards, report.reason, utcnow()],
+            )
+
+    def finish_crawl(self, crawl_id: int, status: str, *, dropped: dict[str, int] | None = None,
+                     error: str | None = None) -> dict[str, Any]:
+        """Close a crawl: page and listing totals are computed from what was recorded."""
+        pages = {row[0]: row[1] for row in self.db.execute(
+            "SELECT status, COUNT(*) FROM pages WHERE crawl_id = ? GROUP BY status", [crawl_id])}
+        with self._transaction():
+            self.db.execute(
+                "UPDATE crawls SET finished_at = ?, status = ?, pages = ?, blocked_pages = ?,"
+                " layout_change_pages = ?, failed_pages = ?, empty_pages = ?, dropped = ?, error = ?"
+                " WHERE id = ?",
+                [utcnow(), status, sum(pages.values()), pages.get(PageStatus.BLOCKED.value, 0),
+                 pages.get(PageStatus.LAYOUT_CHANGE.value, 0), pages.get("failed", 0),
+                 pages.get(PageStatus.EMPTY.value, 0), json.dumps(dropped or {}, sort_keys=True), error,
+                 crawl_id],
+            )
+        return self.crawl(crawl_id)
+
+    def crawl(self, crawl_id: int) -> dict[str, Any]:
+        rows = list(self.db.query("SELECT * FROM crawls WHERE id = ?", [crawl_id]))
+        if not rows:
+            raise StorageError(f"no crawl with id {crawl_id}")
+        return rows[0]
+
+    def page_statuses(self, crawl_id: int) -> dict[str, int]:
+        return {row[0]: row[1] for row in self.db.execute(
+            "SELECT status, COUNT(*) FROM pages WHERE crawl_id = ? GROUP BY status", [crawl_id])}
+
+    def fail_abandoned_crawls(self, source: str | None = None, error: str = "crawl process ended early") -> int:
+        """Mark crawls still 'running' (their process died) as failed."""
+        sql = "UPDATE crawls SET status = 'failed', finished_at = ?, error = ? WHERE status = 'running'"
+        params: list[Any] = [utcnow(), error]
+        if source:
+            sql += " AND source = ?"
+            params.append(source)
+        with self._transaction():
+            cursor = self.db.execute(sql, params)
+        return cursor.rowcount
+
+    def api_calls_today(self, source: str) -> int:
+        day = datetime.now(UTC).date().isoformat()
+        row = self.db.execute("SELECT calls FROM api_usage WHERE day = ? AND source = ?", [day, source]).fetchone()
+        return int(row[0]) if row else 0
+
+    def add_api_calls(self, source: str, calls: int) -> None:
+        day = datetime.now(UTC).date().isoformat()
+        with self._transaction():
+            self.db.execute(
+                "INSERT INTO api_usage (day, source, calls) VALUES (?, ?, ?)"
+                " ON CONFLICT(day, source) DO UPDATE SET calls = calls + excluded.calls",
+                [day, source, calls],
+            )
+
+    # -- listings ------------------------------------------------------------------------
+    def save_listings(self, crawl_id: int, listings: Iterable[NormalizedListing]) -> SaveResult:
+        """Upsert listings (latest state) and append one observation each, in one transaction."""
+        batch = list(listings)
+        result = SaveResult()
+        if not batch:
+            return result
+        rows = [listing_row(item) for item in batch]
+        keys = [(source_family(r["source"]), r["item_id"], r["variation_id"] or "") for r in rows]
+        with self._transaction():
+            existing = self._listing_ids(keys)
+            now = utcnow()
+            for key, row, item in zip(keys, rows, batch, strict=True):
+                state = [_sql_value(c, row.get(c)) for c in _LISTING_STATE]
+                listing_id = existing.get(key)
+                if listing_id is None:
+                    cursor = self.db.execute(
+                        f"INSERT INTO listings (family, item_id, variation_id, {', '.join(_LISTING_STATE)},"
+                        " first_seen_at, last_seen_at, first_crawl_id, last_crawl_id)"
+                        f" VALUES (?, ?, ?, {', '.join('?' for _ in _LISTING_STATE)}, ?, ?, ?, ?)",
+                        [*key, *state, row["observed_at"], row["observed_at"], crawl_id, crawl_id],
+                    )
+                    listing_id = int(cursor.lastrowid or 0)
+                    existing[key] = listing_id
+                    result.new += 1
+                else:
+                    self.db.execute(
+                        f"UPDATE listings SET {', '.join(f'{c} = ?' for c in _LISTING_STATE)},"
+                        " last_seen_at = ?, last_crawl_id = ? WHERE id = ?",
+                        [*state, row["observed_at"], crawl_id, listing_id],
+                    )
+                    result.updated += 1
+                self.db.execute(
+                    f"INSERT INTO observations ({', '.join(_OBSERVATION_COLUMNS)})"
+                    f" VALUES ({', '.join('?' for _ in _OBSERVATION_COLUMNS)})",
+                    self._observation_values(listing_id, crawl_id, row, item),
+                )
+                result.observations += 1
+            self.db.execute(
+                "UPDATE crawls SET listings = listings + ?, listings_new = listings_new + ?,"
+                " listings_updated = listings_updated + ?, observations = observations + ? WHERE id = ?",
+                [len(batch), result.new, result.updated, result.observations, crawl_id],
+            )
+        return result
+
+    def _listing_ids(self, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
+        found: dict[tuple[str, str, str], int] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 300):  # stay under SQLite's variable limit
+            chunk = unique[start:start + 300]
+            where = " OR ".join("(family = ? AND item_id = ? AND variation_id = ?)" for _ in chunk)
+            params = [part for key in chunk for part in key]
+            for row in self.db.execute(f"SELECT family, item_id, variation_id, id FROM listings WHERE {where}",
+                                       params):
+                found[(row[0], row[1], row[2])] = row[3]
+        return found
+
+    @staticmethod
+    def _observation_values(listing_id: int, crawl_id: int, row: dict[str, Any],
+                            item: NormalizedListing) -> list[Any]:
+        raw = item.raw
+        extras = {
+            "listing_id": listing_id,
+            "crawl_id": crawl_id,
+            "page_url": raw.page_url,
+            "price_value_raw": raw.price_value,
+            "currency_value_raw": raw.currency_raw,
+            "bin_price_text": raw.bin_price_text,
+            "shipping_value_raw": raw.shipping_value,
+            "sold_at_text": raw.sold_at_text,
+            "extra": json.dumps(raw.extra, ensure_ascii=False, sort_keys=True) if raw.extra else None,
+        }
+        return [_sql_value(c, extras[c] if c in extras else row.get(c)) for c in _OBSERVATION_COLUMNS]
+
+    # -- quarantine ----------------------------------------------------------------------
+    def priced_rows(self, crawl_id: int | None = None) -> list[dict[str, Any]]:
+        """Observations that can feed statistics: a SKU, a unit price, not excluded, working."""
+        sql = ("SELECT id AS observation_id, listing_id, sku, unit_price_usd, quarantined, quarantine_reason,"
+               " COALESCE(quarantine_reason LIKE 'seller %', 0) AS seller_reason FROM observations"
+               " WHERE sku IS NOT NULL AND unit_price_usd IS NOT NULL AND excluded_reason IS NULL"
+               " AND working = 1")
+        params: list[Any] = []
+        if crawl_id is not None:
+            sql += " AND crawl_id = ?"
+            params.append(crawl_id)
+        return list(self.db.query(sql, params))
+
+    def window_unit_prices(self, sku: str, since: str) -> list[float]:
+        """Latest unit price of each listing of ``sku`` seen since ``since`` (one vote per listing)."""
+        sql = ("SELECT CAST(unit_price_usd AS REAL) FROM observations WHERE id IN ("
+               " SELECT MAX(id) FROM observations WHERE sku = ? AND observed_at >= ?"
+               " AND unit_price_usd IS NOT NULL AND excluded_reason IS NULL AND working = 1"
+               " AND COALESCE(quarantine_reason, '') NOT LIKE 'seller %' GROUP BY listing_id)")
+        return [row[0] for row in self.db.execute(sql, [sku, since])]
+
+    def set_quarantine(self, observation_id: int, listing_id: int, reason: str | None) -> None:
+        flag = int(reason is not None)
+        with self._transaction():
+            self.db.execute("UPDATE observations SET quarantined = ?, quarantine_reason = ? WHERE id = ?",
+                            [flag, reason, observation_id])
+            # The listing mirrors its latest observation only.
+            self.db.execute(
+                "UPDATE listings SET quarantined = ?, quarantine_reason = ? WHERE id = ? AND NOT EXISTS"
+                " (SELECT 1 FROM observations WHERE listing_id = ? AND id > ?)",
+                [flag, reason, listing_id, listing_id, observation_id])
+
+    # -- re-classification --------------------------------------------------------------
+    def observations_for_reclassify(self) -> Any:
+        """Every observation with what classification needs (its title, condition, prices, seller)."""
+        return self.db.query(
+            "SELECT o.id, o.listing_id, o.title, o.condition_raw, o.condition, o.price_usd, o.price_max,"
+            " o.shipping_usd, o.best_offer_accepted, l.seller_feedback,"
+            f" {', '.join('o.' + c for c in _CLASS_COLUMNS)}"
+            " FROM observations o JOIN listings l ON l.id = o.listing_id ORDER BY o.id")
+
+    def update_observation_classes(self, updates: list[tuple[int, dict[str, Any]]]) -> None:
+        if not updates:
+            return
+        columns = list(updates[0][1])
+        with self._transaction():
+            self.db.conn.executemany(
+                f"UPDATE observations SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
+                [[fields[c] for c in columns] + [obs_id] for obs_id, fields in updates])
+
+    def sync_listing_classes(self) -> int:
+        """Copy each listing's latest observation's classification onto the listing."""
+        assignments = ", ".join(
+            f"{c} = (SELECT o.{c} FROM observations o WHERE o.listing_id = listings.id ORDER BY o.id DESC LIMIT 1)"
+            for c in _CLASS_COLUMNS)
+        with self._transaction():
+            cursor = self.db.execute(f"UPDATE listings SET {assignments}")
+        return cursor.rowcount
+
+    # -- plumbing ------------------------------------------------------------------------
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self.db.conn)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE … COMMIT; rolls back on any error and reports storage failures in one line."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot write to the database: {exc}") from None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if exc_type is None:
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as error:
+                self.conn.execute("ROLLBACK")
+                raise StorageError(f"cannot write to the database: {error}") from None
+        else:
+            self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StorageError(f"cannot write to the database: {exc}") from None

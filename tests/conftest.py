@@ -1,0 +1,30 @@
+"""Shared fixtures: the real-page corpus and a fresh database."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+_DEFAULT_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
+
+
+def corpus_root() -> Path | None:
+    """The real-page corpus (env ``GPUPRICES_CORPUS``, default ``../shared/fixtures``), if present."""
+    root = Path(os.environ.get("GPUPRICES_CORPUS", str(_DEFAULT_CORPUS)))
+    return root if root.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """Path of the corpus; tests that need it skip when it is absent (a user's clone).
+
+    ``GPUPRICES_REQUIRE_CORPUS=1`` (set by ``.ci/run``) turns the skip into a failure.
+    """
+    root = corpus_root()
+    if root is None:
+        if os.environ.get("GPUPRICES_REQUIRE_CORPUS") == "1":
+            pytest.fail("GPUPRICES_REQUIRE_CORPUS=1 but the corpus folder is missing")
+        pytest.skip("real-page corpus not found (set GPUPRICES_CORPUS)")
+    return root
