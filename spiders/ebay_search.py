@@ -13,10 +13,10 @@ from urllib.parse import urlencode
 
 import scrapy
 from scrapy.crawler import Crawler
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 
 from spiders.base import GpupricesSpider, site_of, utc_now
-from spiders.items import PageReport, RawListing
+from spiders.items import PageReport, PageStatus, RawListing
 from spiders.parsers.ebay_search import parse_search_selector
 
 
@@ -66,6 +66,12 @@ class EbaySearchSpider(GpupricesSpider):
 
     def parse_results(self, response: Response, query: str, page: int, sold: bool
                       ) -> Iterator[PageReport | RawListing | scrapy.Request]:
+        if not isinstance(response, TextResponse):
+            content_type = response.headers.get(b"Content-Type") or b"?"
+            reason = f"not a text page ({content_type.decode(errors='replace')})"
+            yield PageReport(url=response.url, status=PageStatus.LAYOUT_CHANGE, reason=reason,
+                             http_status=response.status)
+            return
         result = parse_search_selector(response.selector, url=response.url, site=self.site,
                                        observed_at=utc_now(), query=query, sold_view=sold,
                                        http_status=response.status)

@@ -12,7 +12,7 @@ from datetime import datetime
 import attrs
 
 
-class ListingType(str, enum.Enum):
+class ListingType(enum.StrEnum):
     """How the listing is sold."""
 
     BUY_IT_NOW = "buy_it_now"
@@ -20,7 +20,7 @@ class ListingType(str, enum.Enum):
     BEST_OFFER = "best_offer"
 
 
-class PageStatus(str, enum.Enum):
+class PageStatus(enum.StrEnum):
     """What a fetched page turned out to be."""
 
     OK = "ok"

@@ -43,7 +43,7 @@ class PoliteRetryMiddleware(RetryMiddleware):
     * never retries a bot-check or edge-error page: a block is reported, not fought.
     """
 
-    def __init__(self, settings):  # type: ignore[no-untyped-def]
+    def __init__(self, settings):
         super().__init__(settings)
         self.max_retry_after = settings.getfloat("GPUPRICES_MAX_RETRY_AFTER", 120.0)
 

@@ -53,7 +53,7 @@ _CLASS_COLUMNS: dict[str, type] = {
 
 
 def _v1_initial(db: Database) -> None:
-    db["crawls"].create(
+    db.table("crawls").create(
         {
             "id": int,
             "source": str,
@@ -75,6 +75,7 @@ def _v1_initial(db: Database) -> None:
             "pid": int,
         },
         pk="id",
+        if_not_exists=True,
         defaults={
             "status": "running",
             "pages": 0,
@@ -89,9 +90,9 @@ def _v1_initial(db: Database) -> None:
             "dropped": "{}",
         },
     )
-    db["crawls"].create_index(["source", "started_at"])
+    db.table("crawls").create_index(["source", "started_at"], if_not_exists=True)
 
-    db["pages"].create(
+    db.table("pages").create(
         {
             "id": int,
             "crawl_id": int,
@@ -104,11 +105,12 @@ def _v1_initial(db: Database) -> None:
             "fetched_at": str,
         },
         pk="id",
+        if_not_exists=True,
         foreign_keys=[("crawl_id", "crawls", "id")],
     )
-    db["pages"].create_index(["crawl_id"])
+    db.table("pages").create_index(["crawl_id"], if_not_exists=True)
 
-    db["listings"].create(
+    db.table("listings").create(
         {
             "id": int,
             "family": str,
@@ -130,14 +132,15 @@ def _v1_initial(db: Database) -> None:
             "last_crawl_id": int,
         },
         pk="id",
+        if_not_exists=True,
         not_null={"family", "item_id", "variation_id"},
         defaults={"variation_id": ""},
     )
-    db["listings"].create_index(["family", "item_id", "variation_id"], unique=True)
-    db["listings"].create_index(["last_seen_at"])
-    db["listings"].create_index(["sku"])
+    db.table("listings").create_index(["family", "item_id", "variation_id"], unique=True, if_not_exists=True)
+    db.table("listings").create_index(["last_seen_at"], if_not_exists=True)
+    db.table("listings").create_index(["sku"], if_not_exists=True)
 
-    db["observations"].create(
+    db.table("observations").create(
         {
             "id": int,
             "listing_id": int,
@@ -160,14 +163,15 @@ def _v1_initial(db: Database) -> None:
             "extra": str,
         },
         pk="id",
+        if_not_exists=True,
         foreign_keys=[("listing_id", "listings", "id"), ("crawl_id", "crawls", "id")],
     )
-    db["observations"].create_index(["listing_id"])
-    db["observations"].create_index(["crawl_id"])
-    db["observations"].create_index(["observed_at"])
+    db.table("observations").create_index(["listing_id"], if_not_exists=True)
+    db.table("observations").create_index(["crawl_id"], if_not_exists=True)
+    db.table("observations").create_index(["observed_at"], if_not_exists=True)
 
     # Calls made to metered APIs per UTC day, so a daily budget holds across crawls.
-    db["api_usage"].create({"day": str, "source": str, "calls": int}, pk=("day", "source"))
+    db.table("api_usage").create({"day": str, "source": str, "calls": int}, pk=("day", "source"), if_not_exists=True)
 
 
 MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial]
@@ -175,10 +179,13 @@ MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial]
 
 
 def migrate(db: Database) -> int:
-    """Bring the schema up to date in one transaction per step; returns the version."""
+    """Bring the schema up to date; returns the version.
+
+    Steps are idempotent (``IF NOT EXISTS``): sqlite-utils commits each statement itself, so a
+    step interrupted half-way is simply completed on the next start. The version is bumped last.
+    """
     version = int(db.execute("PRAGMA user_version").fetchone()[0])
     for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
-        with db.conn:
-            step(db)
-            db.execute(f"PRAGMA user_version = {int(number)}")
+        step(db)
+        db.execute(f"PRAGMA user_version = {int(number)}")
     return len(MIGRATIONS)

@@ -70,12 +70,7 @@ class SqliteStore:
             raise StorageError(f"cannot open database {self.path}: {exc}") from None
 
     def _migrate(self) -> None:
-        conn = self.db.conn
-        conn.isolation_level = ""  # sqlite3 default: implicit transactions for migration steps
-        try:
-            migrate(self.db)
-        finally:
-            conn.isolation_level = None
+        migrate(self.db)
 
     def close(self) -> None:
         self.db.conn.close()
@@ -167,7 +162,6 @@ class SqliteStore:
         keys = [(source_family(r["source"]), r["item_id"], r["variation_id"] or "") for r in rows]
         with self._transaction():
             existing = self._listing_ids(keys)
-            now = utcnow()
             for key, row, item in zip(keys, rows, batch, strict=True):
                 state = [_sql_value(c, row.get(c)) for c in _LISTING_STATE]
                 listing_id = existing.get(key)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+
 import click
 
 from gpuprices.config import CONFIG_ENV, Settings, load_settings

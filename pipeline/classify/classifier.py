@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import re
-from enum import Enum
+from enum import StrEnum
 from functools import lru_cache
 
 import attrs
@@ -26,7 +27,7 @@ from pipeline.classify.text import MemoryMention, memory_mentions, normalize
 __all__ = ["Classification", "ExcludedReason", "classify", "default_catalog"]
 
 
-class ExcludedReason(str, Enum):
+class ExcludedReason(StrEnum):
     """Why a listing is not a GPU of the catalog."""
 
     ACCESSORY = "accessory"
@@ -103,7 +104,7 @@ def classify(title: str, *, catalog: Catalog | None = None, condition: str | Non
             return excluded(reason, found, _display(primary))
     if primary is not None or ex.has_gpu_context(text):
         valid = primary is not None and primary.catalog and bool(_valid_memories(catalog, primary.name, mems, 1))
-        found = ex.accessory_reason(text, valid)
+        found = ex.accessory_reason(text, valid, primary.start if primary else None)
         if found:
             return excluded(ExcludedReason.ACCESSORY, found, _display(primary))
     if primary is None:
@@ -138,7 +139,7 @@ def _display(mention: Mention | None) -> str | None:
 def _variation(text: str, named: list[Mention]) -> list[str]:
     """Model names of a variation listing ("RTX A3000 A4000 A5000"), else empty."""
     names: list[str] = []
-    for a, b in zip(named, named[1:], strict=False):
+    for a, b in itertools.pairwise(named):
         if _display(a) != _display(b) and _LIST_GAP.match(text[a.end : b.start]):
             for m in (a, b):
                 name = (_display(m) or "").removeprefix("other:")
@@ -201,7 +202,7 @@ def _catalog_gpu(
     if system and count == 1:
         count = _system_count(text, mems, sizes)
         count_note = f"{system} → {count} GPUs"
-    valid = _valid_memories(catalog, model, mems, count if system else 1)
+    valid = _valid_memories(catalog, model, mems, count)
     laptop = ex.laptop_module_cue(text)
     conflict = [m for m in mems if not valid and not system and m.gb < 2.5 * max(sizes)]
     if primary.variant or laptop or conflict:

@@ -20,6 +20,10 @@ _LOT_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"(?<![a-z0-9.\-])(\d{1,2})\s?-?\s?gpus?(?![a-z0-9])"),
 )
 _PAIR = re.compile(r"\b(?:pair|couple)\s+of\b")
+_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8, "ten": 10, "twelve": 12, "sixteen": 16}
+_WORD_BEFORE = re.compile(
+    r"\b(" + "|".join(_WORDS) + r")\s(?:\(\d+\)\s)?(?:x\s)?(?:(?:nvidia|amd|tesla|geforce|instinct)\s)*$"
+)
 # "4x A100", "8 x NVIDIA H100": a multiplier right before a model name (optionally brand words).
 _TIMES_BEFORE = re.compile(r"(?<![a-z0-9.\-])(\d{1,3})\s?[x×]\s?(?:(?:nvidia|amd|tesla|geforce|instinct)\s)*$")
 # "A100 x 8", "GPU x10": a multiplier right after the product, not a PCIe lane width or a
@@ -38,9 +42,13 @@ def gpu_count(text: str, mentions: list[Mention]) -> tuple[int, str]:
         if m and 1 <= int(m.group(1)) <= _MAX_COUNT:
             return int(m.group(1)), f"'{m.group(0).strip()}' → {int(m.group(1))} GPUs"
     for mention in mentions:
-        m = _TIMES_BEFORE.search(text[max(0, mention.start - 30) : mention.start])
+        before = text[max(0, mention.start - 30) : mention.start]
+        m = _TIMES_BEFORE.search(before)
         if m and 1 <= int(m.group(1)) <= _MAX_COUNT:
             return int(m.group(1)), f"'{m.group(0).strip()} {mention.name}' → {int(m.group(1))} GPUs"
+        w = _WORD_BEFORE.search(before)
+        if w:
+            return _WORDS[w.group(1)], f"'{w.group(1)} {mention.name}' → {_WORDS[w.group(1)]} GPUs"
     for m in _TIMES_AFTER.finditer(text):
         n = int(m.group(1))
         if not 2 <= n <= _MAX_COUNT:
@@ -61,7 +69,8 @@ _NOT_WORKING = re.compile(
     r"\b(?:for\s+parts|parts\s+only|for\s+parts\s+or\s+repair|for\s+repair|for\s+spares|spares\s+or\s+repair|"
     r"non[\s-]?working|not\s+working|nonworking|non[\s-]?functional|not\s+functional|not\s+functioning|"
     r"as[\s-]is|faulty|defective|broken|dead|untested|not\s+tested|no\s+display|no\s+video|no\s+signal|"
-    r"artifacts|artifacting|doesn'?t\s+work|does\s+not\s+work|won'?t\s+post|no\s+post|burnt|"
+    r"artifacts|artifacting|(?:does\s?n[o']?t|won'?t|will\s+not|did\s?n[o']?t)\s+(?:work|post|boot|power\s+on|turn\s+on)|"
+    r"no\s+post|no\s+power|burnt|cracked|melted|needs?\s+repair|water\s+damaged?|"
     r"damaged(?!\s+box)|bad)\b"
 )
 _NEGATED_BAD = re.compile(r"\b(?:not|never|no)\s+$")

@@ -25,7 +25,8 @@ _STRONG_ACCESSORY = re.compile(
     r"water\s?blocks?|nvlink\s+bridges?|sli\s+bridges?|bridges?|power\s+cables?|cables?|housings?|"
     r"thermal\s+pads?|fan\s+(?:kits?|adapters?|attachments?|ducts?|mounts?|assembly|assemblies)|"
     r"mounting\s+kits?|(?<!display\s)(?<!graphics\s)(?<!video\s)adapters?|"
-    r"sag\s+(?:holders?|supports?)|support\s+(?:brackets?|stands?)|cooling\s+kits?|retention\s+kits?)\b"
+    r"sag\s+(?:holders?|supports?)|support\s+(?:brackets?|stands?)|cooling\s+kits?|retention\s+kits?|"
+    r"holders?|screws?|standoffs?|i/?o\s+shields?|dummy\s+plugs?)\b"
 )
 # Parts that also describe a card ("Passive Cooler", "Triple Fan", "Blower"): accessories only
 # when "for …", "only" or "replacement" goes with them.
@@ -45,7 +46,9 @@ _WITH_BEFORE = re.compile(
     r"\s+(?:(?!pcb|pbc|gpu|card|board|graphics)[a-z0-9\-]+\s+){0,2}$"
 )
 # "original box and cable": an accessory listed after the GPU's own box or papers.
-_AND_BEFORE = re.compile(r"\b(?:box|manual|accessories|papers|receipt|card|gpu|edition)\s+(?:and|&)\s+(?:[a-z0-9\-]+\s+)?$")
+_AND_BEFORE = re.compile(
+    r"\b(?:box|manual|accessories|papers|receipt|card|gpu|edition)\s+(?:and|&)\s+(?:[a-z0-9\-]+\s+)?$"
+)
 _WITH_AFTER = re.compile(r"^\s*(?:[a-z0-9\-]+\s+)?(?:included|incl|attached|installed|fitted|mounted)\b")
 # Bracket sizes written as a card feature ("T4 16GB … Full Height Bracket").
 _BRACKET_FEATURE = re.compile(r"\b(?:fh|lp|full\s+height|low\s+profile|half\s+height)\s+brackets?\b")
@@ -70,8 +73,20 @@ def _modified(text: str, start: int, end: int) -> bool:
     return bool(_WITH_BEFORE.search(before) or _AND_BEFORE.search(before) or _WITH_AFTER.match(text[end:]))
 
 
-def accessory_reason(text: str, valid_memory: bool) -> str | None:
-    """A short note when the listing is an accessory for a GPU, else ``None``."""
+# "Holder for RTX 4090": something named before "for <model>" when no card is named at all.
+_FOR_HEAD = re.compile(r"^(?P<head>.*?)\b(?:for|compatible\s+with|fits|to\s+fit)\s")
+_FILLER = re.compile(
+    r"\b(?:new|brand|used|genuine|original|oem|nvidia|amd|lot|of|the|a|an|hot|sale|\d+\s?(?:pcs|pc|x))\b|[^a-z]+"
+)
+_NAMES_CARD = re.compile(r"\b(?:gpus?|graphics|video\s?card|cards?|accelerator|tensor|gddr\d|hbm\d?e?)\b|\d\s?gb?\b")
+
+
+def accessory_reason(text: str, valid_memory: bool, model_start: int | None = None) -> str | None:
+    """A short note when the listing is an accessory for a GPU, else ``None``.
+
+    ``valid_memory``: the title states a memory size the named model is sold in;
+    ``model_start``: offset of the first model name (for "<thing> for <model>").
+    """
     m = _CORE_MISSING.search(text)
     if m:
         return f"'{m.group(0)}' → the GPU itself is missing"
@@ -99,6 +114,15 @@ def accessory_reason(text: str, valid_memory: bool) -> str | None:
         before = text[max(0, m.start() - 30) : m.start()]
         if not m.group(0).startswith("blower") and not _DESCRIBES_CARD.search(before) and not _PRODUCT_CUE.search(text):
             return f"'{m.group(0)}' with no card named → accessory"
+    head = _FOR_HEAD.match(text)
+    if (
+        head
+        and model_start is not None
+        and head.end() <= model_start
+        and not _NAMES_CARD.search(text)
+        and _FILLER.sub("", head.group("head")).strip()
+    ):
+        return f"'{head.group(0).strip()} …' → accessory"
     return None
 
 
@@ -111,13 +135,18 @@ _BOX_ONLY = re.compile(
 def box_only_reason(text: str) -> str | None:
     """The listing is the empty retail box (maybe with its papers)."""
     m = _BOX_ONLY.search(text)
-    return f"'{m.group(0)}' → box only" if m else None
+    if m:
+        return f"'{m.group(0)}' → box only"
+    missing = _CORE_MISSING.search(text)
+    if missing and re.search(r"\bbox(?:es)?\b", text) and not _STRONG_ACCESSORY.search(text):
+        return f"box and '{missing.group(0)}' → box only"
+    return None
 
 
 _PHOTO = re.compile(
     r"(?:^(?:picture|photo|image|pic)s?\s+of\b|\b(?:only|just)\s+(?:a\s+)?(?:picture|photo|image|pic)s?\b|"
     r"\b(?:picture|photo|image|pic)s?\s+only\b|\bnot\s+(?:a\s+)?(?:real|actual)\s+(?:gpu|card|graphics)\b|"
-    r"\b(?:printed|framed)\s+(?:picture|photo|image|poster)\b)"
+    r"\b(?:printed|framed)\s+(?:picture|photo|image|poster)\b|\bthis\s+is\s+(?:a|an|the)\s+(?:picture|photo|image)\b)"
 )
 
 
@@ -170,7 +199,9 @@ def computer_reason(text: str) -> str | None:
 
 _DGX = re.compile(r"\bdgx\b")
 # "GPU for Dell PowerEdge R740", "pulled from a server": the GPU, not the server.
-_FOR_SERVER = re.compile(r"\b(?:for|fits|fit|compatible|from|pulled|pull|ex|in|into|supports?)\s+(?:[a-z0-9\-]+\s+){0,2}$")
+_FOR_SERVER = re.compile(
+    r"\b(?:for|fits|fit|compatible|from|pulled|pull|ex|in|into|supports?)\s+(?:[a-z0-9\-]+\s+){0,2}$"
+)
 _BOARD = re.compile(r"\b(?:board|baseboard|tray|module)\b")
 _PULLED_FROM = re.compile(r"\b(?:from|pulled|pull|pulls|for|ex)\s+(?:an?\s+|the\s+|nvidia\s+)?dgx\b")
 

@@ -105,8 +105,11 @@ def index_for(catalog: Catalog) -> CatalogIndex:
 
 # Words that, right before a short name like "T4" or "L4", show it is the GPU and not a stock code.
 _VENDOR_WORDS = frozenset(
-    "nvidia nvida nvidea tesla amd instinct geforce quadro rtx ampere ada hopper turing volta pascal "
-    "blackwell dell hp hpe lenovo cisco pny leadtek supermicro new genuine oem".split()
+    {
+        "nvidia", "nvida", "nvidea", "tesla", "amd", "instinct", "geforce", "quadro", "rtx", "ampere", "ada",
+        "hopper", "turing", "volta", "pascal", "blackwell", "dell", "hp", "hpe", "lenovo", "cisco", "pny",
+        "leadtek", "supermicro", "new", "genuine", "oem",
+    }
 )
 # Words that, right after it, show the same.
 _GPU_WORDS = re.compile(
@@ -196,7 +199,7 @@ _OTHER_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # Last resort: a model-like word right after a brand ("Tesla V100S", "NVIDIA 150M").
     ("generic", re.compile(
         r"(?<![a-z0-9])(?P<fam>nvidia|tesla|quadro|amd|radeon)\s"
-        r"(?P<num>[a-z]{1,3}\d{2,4}[a-z]{0,2}|\d{2,4}(?!gb|g\b|mb)[a-z]{1,2})(?![a-z0-9\-])")),
+        r"(?P<num>[a-z]{1,3}\d{1,4}[a-z]{0,2}|\d{2,4}(?!gb|g\b|mb)[a-z]{1,2})(?![a-z0-9\-])")),
     ("bare", re.compile(
         r"(?<![a-z0-9\-/.])(?P<num>[1-5]0[5-9]0|16[56]0|9[5-8]0|7[5-8]0)(?:\s?(?P<suf>ti|super))?(?![a-z0-9\-])")),
 )

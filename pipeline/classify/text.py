@@ -7,7 +7,7 @@ import unicodedata
 
 import attrs
 
-__all__ = ["MemoryMention", "normalize", "memory_mentions", "watt_mentions", "tokens_before", "tokens_after"]
+__all__ = ["MemoryMention", "memory_mentions", "normalize", "tokens_after", "tokens_before", "watt_mentions"]
 
 # Marks sellers glue to names ("RTX™ 4090") and the replacement char left by bad encodings.
 _DROP = str.maketrans({c: " " for c in "™®©\ufffd\u2122\u00ae\u00a9*!\"“”‘’`~^{}<>"})

@@ -127,8 +127,8 @@ def parse_summary(summary: dict[str, Any], *, site: str, observed_at: datetime, 
     price_value, currency = _amount(summary.get("price"))
     options = tuple(str(o) for o in summary.get("buyingOptions") or ())
     shipping_value, shipping_currency, shipping_kind = _shipping(summary)
-    seller = summary.get("seller") if isinstance(summary.get("seller"), dict) else {}
-    location = summary.get("itemLocation") if isinstance(summary.get("itemLocation"), dict) else {}
+    seller: dict[str, Any] = summary["seller"] if isinstance(summary.get("seller"), dict) else {}
+    location: dict[str, Any] = summary["itemLocation"] if isinstance(summary.get("itemLocation"), dict) else {}
     extra: dict[str, str] = {}
     bid_value, bid_currency = _amount(summary.get("currentBidPrice"))
     if bid_value is not None:
