@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from alerts.settings import AlertsSettings
 from gpuprices.exceptions import ConfigError
 
 CONFIG_ENV = "GPUPRICES_CONFIG"
@@ -72,6 +73,15 @@ class CrawlSettings(_Section):
     """Scrapy's HTTP cache (handy when developing parsers)."""
 
 
+class ScheduleSettings(_Section):
+    """When the daemon crawls a source: every ``interval_minutes`` or on a ``cron`` expression."""
+
+    interval_minutes: int = Field(180, ge=1)
+    cron: str | None = None
+    """Five-field crontab expression (UTC), e.g. ``"0 */3 * * *"``; overrides the interval."""
+    jitter_seconds: int = Field(600, ge=0)
+
+
 class EbaySearchSettings(_Section):
     """Search-result pages (``ebay`` source)."""
 
@@ -82,6 +92,7 @@ class EbaySearchSettings(_Section):
     include_sold: bool = True
     """Also fetch the sold/completed view (``LH_Sold=1&LH_Complete=1``)."""
     items_per_page: int = Field(60, ge=1, le=240)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
     @field_validator("base_url")
     @classmethod
@@ -107,6 +118,7 @@ class EbayApiSettings(_Section):
     daily_call_budget: int = Field(5000, ge=1)
     category_ids: str | None = "27386"
     """Restrict to a category (27386 = Graphics/Video Cards); empty for all."""
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
     @field_validator("base_url")
     @classmethod
@@ -131,6 +143,30 @@ class QuarantineSettings(_Section):
     min_seller_feedback: int = Field(5, ge=0)
 
 
+class MarketSettings(_Section):
+    """Daily index settings."""
+
+    min_samples: int = Field(10, ge=1)
+    """Index rows resting on fewer listings (or on one seller) are flagged ``indicative``."""
+    history_days: int = Field(365, ge=1)
+
+
+class HealthSettings(_Section):
+    """Scraper health checks after every crawl (see alerts.health)."""
+
+    min_listing_fraction: float = Field(0.5, ge=0, le=1)
+    max_missing_price_fraction: float = Field(0.2, ge=0, le=1)
+    history: int = Field(10, ge=1)
+
+
+class DaemonSettings(_Section):
+    """The scheduler (``gpuprices run``)."""
+
+    misfire_grace_seconds: int = Field(3600, ge=1)
+    delivery_interval_seconds: int = Field(60, ge=1)
+    """How often pending alert deliveries are retried."""
+
+
 class SourcesSettings(_Section):
     ebay: EbaySearchSettings = Field(default_factory=EbaySearchSettings)
     ebay_api: EbayApiSettings = Field(default_factory=EbayApiSettings, alias="ebay-api")
@@ -148,6 +184,10 @@ class Settings(BaseSettings):
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
     quarantine: QuarantineSettings = Field(default_factory=QuarantineSettings)
+    market: MarketSettings = Field(default_factory=MarketSettings)
+    daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     catalog: dict[str, Any] = Field(default_factory=dict)
     """User additions to the SKU catalog (see README)."""
 
@@ -160,8 +200,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Environment beats the file; the file beats the defaults.
-        return (init_settings, env_settings)
+        # Environment beats the file (passed as init values); the file beats the defaults.
+        return (env_settings, init_settings)
 
     @model_validator(mode="after")
     def _secrets_from_env(self) -> Settings:

@@ -122,12 +122,24 @@ def run_crawl(settings: Settings, source: str, *, queries: list[str] | None = No
     return row
 
 
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+
+
+def stop_running_crawls(sig: int = signal.SIGTERM) -> int:
+    """Ask running crawl children to stop gracefully (Scrapy closes the spider and the crawl)."""
+    for child in list(_RUNNING):
+        if child.poll() is None:
+            child.send_signal(sig)
+    return len(_RUNNING)
+
+
 def _run_child(plan: CrawlPlan, timeout: float) -> str | None:
     """Start the child, feed it the plan, wait; returns an error line or ``None``."""
     payload = json.dumps(attrs.asdict(plan)).encode()
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
     child = subprocess.Popen([sys.executable, "-m", "gpuprices.crawl_child"], stdin=subprocess.PIPE, env=env)
+    _RUNNING.add(child)
     try:
         assert child.stdin is not None
         child.stdin.write(payload)
@@ -145,6 +157,8 @@ def _run_child(plan: CrawlPlan, timeout: float) -> str | None:
         child.send_signal(signal.SIGINT)
         child.wait()
         raise
+    finally:
+        _RUNNING.discard(child)
     if code != 0:
         return f"crawl process exited with code {code}"
     return None

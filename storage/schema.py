@@ -174,7 +174,43 @@ def _v1_initial(db: Database) -> None:
     db.table("api_usage").create({"day": str, "source": str, "calls": int}, pk=("day", "source"), if_not_exists=True)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial]
+def _v2_alerts(db: Database) -> None:
+    # Per rule × key (e.g. "h100-80gb-pcie|asking|all") state machine, so restarts neither repeat
+    # nor forget alerts.
+    db.table("alert_state").create(
+        {"rule": str, "key": str, "state": str, "last_value": float, "last_fired_at": str, "updated_at": str},
+        pk=("rule", "key"),
+        if_not_exists=True,
+    )
+    # Every alert, written before anything is sent; dedupe_key makes firing idempotent.
+    db.table("alerts").create(
+        {"id": int, "rule": str, "kind": str, "key": str, "dedupe_key": str, "created_at": str, "title": str,
+         "payload": str},
+        pk="id",
+        not_null={"dedupe_key"},
+        if_not_exists=True,
+    )
+    db.table("alerts").create_index(["dedupe_key"], unique=True, if_not_exists=True)
+    db.table("alerts").create_index(["created_at"], if_not_exists=True)
+    # The outbox: one row per alert × channel; webhook_id stays the same on every retry.
+    db.table("deliveries").create(
+        {"id": int, "alert_id": int, "channel": str, "webhook_id": str, "status": str, "attempts": int,
+         "next_attempt_at": str, "deadline_at": str, "last_error": str, "last_status": int, "created_at": str,
+         "delivered_at": str},
+        pk="id",
+        foreign_keys=[("alert_id", "alerts", "id")],
+        defaults={"status": "pending", "attempts": 0},
+        if_not_exists=True,
+    )
+    db.table("deliveries").create_index(["webhook_id"], unique=True, if_not_exists=True)
+    db.table("deliveries").create_index(["status", "next_attempt_at"], if_not_exists=True)
+    # Small key-value facts, e.g. the daemon's heartbeat and next runs for `gpuprices status`.
+    db.table("meta").create({"key": str, "value": str, "updated_at": str}, pk="key", if_not_exists=True)
+    # Per-SKU lookups of the index and of new listings.
+    db.table("observations").create_index(["sku", "observed_at"], if_not_exists=True)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, _v2_alerts]
 """Applied in order; never edit a released migration, append a new one."""
 
 

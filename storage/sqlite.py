@@ -283,6 +283,53 @@ class SqliteStore:
             cursor = self.db.execute(f"UPDATE listings SET {assignments}")
         return cursor.rowcount
 
+    # -- alert rule state -----------------------------------------------------------------
+    def alert_state(self, rule: str, key: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM alert_state WHERE rule = ? AND key = ?", [rule, key]))
+        return rows[0] if rows else None
+
+    def put_alert_state(self, rule: str, key: str, state: str, last_value: float | None,
+                        last_fired_at: str | None) -> None:
+        with self._transaction():
+            self.db.execute(
+                "INSERT INTO alert_state (rule, key, state, last_value, last_fired_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(rule, key) DO UPDATE SET state = excluded.state,"
+                " last_value = excluded.last_value, last_fired_at = excluded.last_fired_at,"
+                " updated_at = excluded.updated_at",
+                [rule, key, state, last_value, last_fired_at, utcnow()])
+
+    def recent_crawls(self, source: str, limit: int = 10, before_id: int | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM crawls WHERE source = ? AND status != 'running'"
+        params: list[Any] = [source]
+        if before_id is not None:
+            sql += " AND id < ?"
+            params.append(before_id)
+        return list(self.db.query(sql + " ORDER BY id DESC LIMIT ?", [*params, limit]))
+
+    def new_priced_listings(self, crawl_id: int, sku: str) -> list[dict[str, Any]]:
+        """Listings of ``sku`` seen in a crawl, with their latest unit price and flags (asking side)."""
+        return list(self.db.query(
+            "SELECT l.id AS listing_id, l.item_id, l.title, l.url, l.sku, o.unit_price_usd, o.price, o.currency,"
+            " o.quarantined, o.excluded_reason, o.working, o.sold, o.ended, l.source, l.seller"
+            " FROM observations o JOIN listings l ON l.id = o.listing_id"
+            " WHERE o.crawl_id = ? AND o.sku = ? AND o.unit_price_usd IS NOT NULL", [crawl_id, sku]))
+
+    # -- daemon facts ---------------------------------------------------------------------
+    def put_daemon_status(self, value: str) -> None:
+        with self._transaction():
+            self.db.execute("INSERT INTO meta (key, value, updated_at) VALUES ('daemon', ?, ?) ON CONFLICT(key)"
+                            " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                            [value, utcnow()])
+
+    def daemon_status(self) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'daemon'").fetchone()
+        return str(row[0]) if row else None
+
+    def last_crawls(self) -> list[dict[str, Any]]:
+        """The latest crawl of each source."""
+        return list(self.db.query(
+            "SELECT * FROM crawls WHERE id IN (SELECT MAX(id) FROM crawls GROUP BY source) ORDER BY source"))
+
     # -- plumbing ------------------------------------------------------------------------
     def _transaction(self) -> _Transaction:
         return _Transaction(self.db.conn)

@@ -13,12 +13,13 @@ import pytest
 from gpuprices.exceptions import ConfigError
 from pipeline.classify import Catalog, ListPrice, Sku, load_catalog
 
-REQUIRED_IDS = (
+_REQUIRED = (
     "h100-80gb-pcie h100-80gb-sxm5 h100-94gb-nvl h200-141gb-sxm h800-80gb-pcie gh200 a100-40gb-pcie "
     "a100-80gb-pcie a100-40gb-sxm4 a100-80gb-sxm4 a800-80gb-pcie l40s-48gb l40-48gb l4-24gb a40-48gb a30-24gb "
     "a10-24gb t4-16gb v100-16gb-pcie v100-16gb-sxm2 v100-32gb-pcie v100-32gb-sxm2 b200 mi300x-192gb mi250x "
     "rtx-4090 rtx-5090 rtx-a5000"
-).split()
+)
+REQUIRED_IDS = _REQUIRED.split()
 
 
 @pytest.fixture(scope="module")

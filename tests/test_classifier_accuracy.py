@@ -54,6 +54,7 @@ def load_rows(path: Path) -> list[Row]:
         if not line.strip():
             continue
         cells = line.rstrip("\r").split("\t")
+        assert len(cells) == len(header), f"row {i + 1} has {len(cells)} cells, expected {len(header)}"
         rows.append(
             Row(
                 index=i,
@@ -210,8 +211,9 @@ def rows(corpus: Path) -> list[Row]:
 
 
 def test_labels_file_is_read_whole(rows: list[Row]) -> None:
-    assert len(rows) == 536
-    assert sum(r.is_gpu for r in rows) > 400
+    assert len(rows) >= 500  # 536 when written
+    assert sum(r.is_gpu for r in rows) > 0.7 * len(rows)
+    assert any(r.title != r.title.strip() for r in rows)  # titles kept byte-exact
 
 
 def test_classifier_accuracy(rows: list[Row]) -> None:

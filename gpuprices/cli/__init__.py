@@ -42,10 +42,20 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     ctx.obj = AppContext(config_path, verbose)
 
 
-def _register() -> None:
-    from gpuprices.cli import classify, crawl, export, parse
+COMMAND_MODULES = ("crawl", "parse", "export", "classify", "monitor", "market", "alerts")
+"""Modules of ``gpuprices.cli`` whose ``COMMANDS`` are registered, in help order."""
 
-    for module in (crawl, parse, export, classify):
+
+def _register() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"gpuprices.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"gpuprices.cli.{name}":
+                raise
+            continue  # a command family not built yet
         for command in module.COMMANDS:
             cli.add_command(command)
 

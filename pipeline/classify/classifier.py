@@ -114,7 +114,7 @@ def classify(title: str, *, catalog: Catalog | None = None, condition: str | Non
     if multi:
         return _other(text, f"multi ({' / '.join(multi)})", [], working, notes, "several models listed together")
     if not primary.catalog:
-        return _other(text, primary.name, mems, working, notes, f"'{primary.name}' is not a catalog model")
+        return _other(text, primary.name, mems, working, notes, f"'{primary.name}' is not a catalog model", primary)
     return _catalog_gpu(text, catalog, primary, cat, mems, working, notes)
 
 
@@ -161,14 +161,20 @@ def _valid_memories(catalog: Catalog, model: str, mems: list[MemoryMention], cou
 
 
 def _other(
-    text: str, name: str | None, mems: list[MemoryMention], working: bool, notes: list[str], why: str
+    text: str,
+    name: str | None,
+    mems: list[MemoryMention],
+    working: bool,
+    notes: list[str],
+    why: str,
+    mention: Mention | None = None,
 ) -> Classification:
     """A real GPU that is not one of the catalog's products."""
     memory = next((int(m.gb) for m in mems if m.gb >= 1 and m.gb.is_integer()), None)
     if memory is None and name is not None:
         memory = OTHER_MEMORY.get(name)
     laptop = ex.laptop_module_cue(text) or _NON_PCIE_OTHER.search(text) or (name or "").endswith("M")
-    count, count_note = gpu_count(text, [])
+    count, count_note = gpu_count(text, [mention] if mention else [])
     notes.insert(0, why)
     if count_note:
         notes.append(count_note)
@@ -208,31 +214,35 @@ def _catalog_gpu(
     if primary.variant or laptop or conflict:
         variant = primary.variant or ("Laptop" if laptop else f"{conflict[0].gb:g}GB")
         why = f"'{model} {variant}' is another product than the catalog's {model}"
-        other = _other(text, f"{model} {variant}", mems, working, notes, why)
+        other = _other(text, f"{model} {variant}", mems, working, notes, why, primary)
         if variant == "D" and other.memory_gb is None and len(sizes) == 1:
             other = attrs.evolve(other, memory_gb=sizes[0])
         return other
     memory = valid[0] if len(valid) == 1 else None
+    facts: list[str] = []
     if len(valid) > 1:
-        notes.append(f"several memory sizes stated ({', '.join(map(str, valid))} GB)")
+        facts.append(f"several memory sizes stated ({', '.join(map(str, valid))} GB)")
     candidates: tuple[Sku, ...] = tuple(s for s in skus if memory is None or s.memory_gb == memory)
-    alias_skus = frozenset().union(*(m.skus for m in mentions if m.skus != frozenset(s.id for s in skus)))
-    if alias_skus and any(s.id in alias_skus for s in candidates):
-        candidates = tuple(s for s in candidates if s.id in alias_skus)
     part = part_number_skus(text, index_for(catalog))
     part_skus = part[1] if part and any(s.id in part[1] for s in skus) else None
     candidates, form, ff_note = resolve(candidates, evidence(text), part_skus, part[0] if part else None)
     if ff_note:
-        notes.append(ff_note)
+        facts.append(ff_note)
+    elif form is not None and len({s.form_factor for s in skus}) == 1:
+        facts.append(f"{model} is {form}-only")
     if memory is None and len({s.memory_gb for s in candidates}) == 1 and form != "ambiguous":
         memory = candidates[0].memory_gb
+        facts.append(f"{memory}GB fixed by the model" if len(sizes) == 1 else f"{memory}GB implied")
     sku = None
     if form not in (None, "ambiguous") and memory is not None:
         matching = [s for s in candidates if s.memory_gb == memory and s.form_factor == form]
         sku = matching[0].id if len(matching) == 1 else None
     if sku is None:
         missing = [w for w, v in (("memory", memory), ("form factor", form)) if v in (None, "ambiguous")]
-        notes.append(f"{model}: {' and '.join(missing) or 'SKU'} undecided → no SKU")
+        head = f"{model}: {' and '.join(missing) or 'SKU'} undecided → no SKU"
+    else:
+        head = f"{model} → {sku}"
+    notes[:0] = [head, *facts]
     if count_note:
         notes.append(count_note)
     if system:
@@ -245,7 +255,7 @@ def _catalog_gpu(
         gpu_count=count,
         working=working,
         excluded_reason=None,
-        classification_note="; ".join([f"{model}", *notes]),
+        classification_note="; ".join(notes),
         system=system is not None,
     )
 

@@ -15,9 +15,9 @@ _LOT_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"\blot\s?(?:of\s?)?\(?(\d{1,3})\)?(?![0-9])"),
     re.compile(r"^\((\d{1,2})\)\s"),  # "(2) NVIDIA A100 …"
     re.compile(r"\b(?:qty|quantity)\s?[:\-=]?\s?(\d{1,3})(?![0-9])"),
-    re.compile(r"\bset\s+of\s+(\d{1,3})(?![0-9])"),
-    re.compile(r"(?<![a-z0-9.\-])(\d{1,3})\s?(?:pcs|pc|pieces|piece|units|unit|pack|pk)(?![a-z0-9])"),
-    re.compile(r"(?<![a-z0-9.\-])(\d{1,2})\s?-?\s?gpus?(?![a-z0-9])"),
+    re.compile(r"\b(?:set|bundle|batch)\s+of\s+(\d{1,3})(?![0-9])"),
+    re.compile(r"(?<![a-z0-9.\-])(\d{1,3})\s?-?\s?(?:pcs|pc|pieces|piece|units|unit|pack|pk)(?![a-z0-9])"),
+    re.compile(r"(?<![a-z0-9.\-])(\d{1,2})\s?-?\s?(?:gpus?|cards|graphics\s+cards)(?![a-z0-9])"),
 )
 _PAIR = re.compile(r"\b(?:pair|couple)\s+of\b")
 _WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8, "ten": 10, "twelve": 12, "sixteen": 16}
@@ -70,11 +70,15 @@ _NOT_WORKING = re.compile(
     r"non[\s-]?working|not\s+working|nonworking|non[\s-]?functional|not\s+functional|not\s+functioning|"
     r"as[\s-]is|faulty|defective|broken|dead|untested|not\s+tested|no\s+display|no\s+video|no\s+signal|"
     r"artifacts|artifacting|(?:does\s?n[o']?t|won'?t|will\s+not|did\s?n[o']?t)\s+(?:work|post|boot|power\s+on|turn\s+on)|"
-    r"no\s+post|no\s+power|burnt|cracked|melted|needs?\s+repair|water\s+damaged?|"
+    r"no\s+post|no\s+power|burnt|cracked|melted|needs?\s+repair|water\s+damaged?|scrap|salvage|"
+    r"defekt|bastler|ジャンク|"
     r"damaged(?!\s+box)|bad)\b"
 )
 _NEGATED_BAD = re.compile(r"\b(?:not|never|no)\s+$")
-_CONDITION = re.compile(r"for parts|not working|parts only|defective|as is")
+_CONDITION = re.compile(
+    r"for parts|not working|parts only|defective|as is|defekt|ersatzteil|pour pi[eè]ces|ne fonctionne pas|"
+    r"ジャンク|部品取り"
+)
 
 
 def not_working_reason(text: str, condition: str | None) -> str | None:

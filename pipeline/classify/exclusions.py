@@ -43,13 +43,15 @@ _PRODUCT_CUE = re.compile(r"\b(?:gpu|graphics?|video|card|accelerator|gddr\d[a-z
 # "with FH bracket", "without heatsink", "no bracket", "includes fan shroud", "+ bracket".
 _WITH_BEFORE = re.compile(
     r"(?:\b(?:with|without|no|incl|included|includes|including|include|plus|comes\s+with)|\+)"
-    r"\s+(?:(?!pcb|pbc|gpu|card|board|graphics)[a-z0-9\-]+\s+){0,2}$"
+    r"\s+(?:(?!pcb|pbc|gpu|card|board|graphics)[a-z0-9\-]+\s+){0,3}$"
 )
 # "original box and cable": an accessory listed after the GPU's own box or papers.
 _AND_BEFORE = re.compile(
     r"\b(?:box|manual|accessories|papers|receipt|card|gpu|edition)\s+(?:and|&)\s+(?:[a-z0-9\-]+\s+)?$"
 )
 _WITH_AFTER = re.compile(r"^\s*(?:[a-z0-9\-]+\s+)?(?:included|incl|attached|installed|fitted|mounted)\b")
+# Small extras that a card listing names after the card ("…, power cable").
+_EXTRA = re.compile(r"(?:power\s+)?(?:cables?|adapters?)")
 # Bracket sizes written as a card feature ("T4 16GB … Full Height Bracket").
 _BRACKET_FEATURE = re.compile(r"\b(?:fh|lp|full\s+height|low\s+profile|half\s+height)\s+brackets?\b")
 # The GPU itself is missing.
@@ -104,6 +106,8 @@ def accessory_reason(text: str, valid_memory: bool, model_start: int | None = No
         feature = _BRACKET_FEATURE.search(text[max(0, m.start() - 14) : m.end()])
         if feature and valid_memory:
             continue  # a card "with full height bracket" written without "with"
+        if _EXTRA.fullmatch(word) and valid_memory and model_start is not None and model_start < m.start():
+            continue  # "RTX 4090 24GB FE, 12VHPWR cable": the card, then what comes with it
         return f"'{word}' → accessory"
     for m in _WEAK_ACCESSORY.finditer(text):
         if _modified(text, m.start(), m.end()):
@@ -161,11 +165,16 @@ _CPU = re.compile(
     r"\d+\s?(?:gb|tb)\s+(?:ddr[45]\s+)?(?:ram|ssd|nvme|hdd|m\.2)|windows\s?1[01]|win\s?1[01])\b"
 )
 _SCREEN = re.compile(r"\b(?:\d{2}(?:\.\d)?\s?(?:inch|in)|fhd|qhd|uhd\s+display|oled|touchscreen|\d{2,3}\s?hz)\b")
+# A consumer CPU model plus RAM/SSD sizes: a whole computer, even when "laptop"/"PC" is not written.
+_CONSUMER_CPU = re.compile(
+    r"\b(?:i[3579][\s\-]?\d{4,5}[a-z]{0,3}|core\s+(?:i[3579]|ultra\s?\d)|ryzen\s?\d|apple\s+m\d)\b"
+)
+_HOST_STORAGE = re.compile(r"\b\d+\s?(?:gb|tb)\s+(?:ddr[45]\s+)?(?:ram|ssd|nvme|hdd|memory)\b|\b(?:ssd|nvme)\b")
 _LAPTOP = re.compile(r"\b(?:laptop|notebook|macbook|chromebook|ultrabook)\b")
 _DESKTOP = re.compile(r"\b(?:gaming\s+pc|desktop|computer|gaming\s+rig|prebuilt|pre-built|tower|pc\s+build|\bpc\b)\b")
 _SERVER = re.compile(
-    r"\b(?:server|servers|superserver|poweredge|proliant|thinksystem|chassis|barebones?|rack\s?mount|"
-    r"sys-\d+[a-z0-9\-]*|\d+u\s+(?:rack|server|gpu))\b"
+    r"\b(?:server|servers|superserver|poweredge|proliant|thinksystem|chassis|barebones?|rack\s?mount|supermicro|"
+    r"sys-\d+[a-z0-9\-]*|as\s?-\d{4}[a-z0-9\-]*|xe\d{4}[a-z]?|\d+u\s+(?:rack|server|gpu))\b"
 )
 _NO_GPU = re.compile(
     r"\b(?:barebones?|no\s+gpus?|without\s+gpus?|gpus?\s+not\s+included|no\s+graphics|supports?\s+up\s+to|"
@@ -184,6 +193,8 @@ def computer_reason(text: str) -> str | None:
     """A laptop, desktop, GPU-less server or another product that is not a GPU."""
     if _LAPTOP.search(text) and (_CPU.search(text) or _SCREEN.search(text) or not _MODULE_WORDS.search(text)):
         return "a laptop computer, not a GPU"
+    if _CONSUMER_CPU.search(text) and _HOST_STORAGE.search(text) and not _SERVER.search(text):
+        return "a computer (CPU, RAM/SSD listed), not a GPU"
     if _DESKTOP.search(text) and _CPU.search(text) and not _CARD_WORDS.search(text):
         return "a desktop computer, not a GPU"
     if _SERVER.search(text) and _NO_GPU.search(text):

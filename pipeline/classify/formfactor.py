@@ -17,6 +17,7 @@ _NVL = re.compile(r"(?<![a-z0-9])nvl(?![a-z0-9])")
 _OAM = re.compile(r"(?<![a-z0-9])oam(?![a-z0-9])")
 # Negators right before a form factor: "Not SXM version", "no SXM", "non-SXM", "not a PCIe card".
 _NEGATED = re.compile(r"(?:\b(?:not|no|non|without|isn'?t)\s?-?\s?(?:an?\s|the\s)?)$")
+_ADAPTER_AFTER = re.compile(r"[\s\-]?(?:\d\.0\s)?(?:adapter|riser|extender|converter|carrier|slot)")
 # Baseboards and DGX/HGX platforms carry SXM modules.
 _BASEBOARD = re.compile(r"\b(?:hgx|dgx|baseboard|base board|delta board|redstone)\b")
 # Wording that describes a card in a slot (weak: used only when nothing is stated).
@@ -48,6 +49,8 @@ def evidence(text: str) -> FormFactorEvidence:
     for pattern, make in ((_PCIE, lambda m: "pcie"), (_SXM, lambda m: "sxm" + (m.group(1) or "")),
                           (_NVL, lambda m: "nvl"), (_OAM, lambda m: "oam")):
         for m in pattern.finditer(text):
+            if make(m) == "pcie" and (_ADAPTER_AFTER.match(text, m.end()) or text[: m.start()].endswith("to ")):
+                continue  # "SXM2 to PCIe adapter": the adapter is PCIe, not the GPU
             (negated if _NEGATED.search(text[max(0, m.start() - 16) : m.start()]) else stated).add(make(m))
     return FormFactorEvidence(
         stated=frozenset(stated),
@@ -56,6 +59,10 @@ def evidence(text: str) -> FormFactorEvidence:
         card_cue=_CARD_CUES.search(text) is not None,
         watts=tuple(watt_mentions(text)),
     )
+
+
+# Form factors a title can contradict (a "module"/"superchip" SKU may be written as SXM).
+_KINDS = frozenset({"pcie", "sxm2", "sxm3", "sxm4", "sxm5", "sxm6", "nvl", "oam"})
 
 
 def _is_sxm(ff: str) -> bool:
@@ -88,9 +95,12 @@ def resolve(
             if done is not None:
                 return narrowed, done, f"part number {part} → {done}"
             candidates, forms = narrowed, {s.form_factor for s in narrowed}
-    if len(forms) == 1:
-        return candidates, next(iter(forms)), ""
     stated = set(ev.stated)
+    if len(forms) == 1:
+        only = next(iter(forms))
+        if stated and only in _KINDS and not any(_matches(st, only) for st in stated):
+            return candidates, None, f"{' and '.join(sorted(stated))} stated, but this model/memory is {only}"
+        return candidates, only, ""
     note = ""
     if not stated and ev.negated:
         # "Not SXM version" on a model with PCIe and SXM boards means the PCIe card (and vice versa).

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import attrs
 
-from pipeline.classify.catalog import Catalog, Sku
+from pipeline.classify.catalog import Catalog
 from pipeline.classify.text import tokens_after, tokens_before
 
 __all__ = [
@@ -35,8 +35,6 @@ class Mention:
     """True for a catalog model."""
     weak: bool = False
     """A bare number ("4090") that only counts when nothing stronger names a model."""
-    skus: frozenset[str] = frozenset()
-    """SKUs that this exact alias belongs to (all of the model's SKUs unless the alias is specific)."""
     variant: str | None = None
     """A suffix that makes it another product: "D" (China market), "Ti", "Super", "Laptop"."""
 
@@ -44,7 +42,6 @@ class Mention:
 @attrs.frozen
 class _Alias:
     model: str
-    skus: frozenset[str]
     weak: bool
     short: bool
 
@@ -70,21 +67,16 @@ def _alias_pattern(alias: str) -> str:
 @lru_cache(maxsize=16)
 def index_for(catalog: Catalog) -> CatalogIndex:
     """Compile (once per catalog object) the alias and part-number regexes."""
-    aliases: dict[str, set[str]] = {}
+    # A model's aliases are pooled over its SKUs: memory and form factor come from the title.
     models: dict[str, str] = {}
     patterns: dict[str, str] = {}
     for sku in catalog:
         for alias in (sku.model.lower(), *sku.aliases):
             key = _compact(alias)
-            if not key:
-                continue
-            aliases.setdefault(key, set()).add(sku.id)
-            models.setdefault(key, sku.model)
-            patterns.setdefault(key, _alias_pattern(alias))
-    info = {
-        key: _Alias(models[key], frozenset(ids), weak=key.isdigit(), short=len(key) <= 3)
-        for key, ids in aliases.items()
-    }
+            if key:
+                models.setdefault(key, sku.model)
+                patterns.setdefault(key, _alias_pattern(alias))
+    info = {key: _Alias(model, weak=key.isdigit(), short=len(key) <= 3) for key, model in models.items()}
     # Longest first: the regex alternation takes the first alternative that matches.
     alts = sorted(patterns.items(), key=lambda kv: (-len(kv[0]), kv[0]))
     alias_re = re.compile(
@@ -141,7 +133,6 @@ def catalog_mentions(text: str, index: CatalogIndex) -> list[Mention]:
                 end=m.end(),
                 catalog=True,
                 weak=alias.weak,
-                skus=alias.skus,
                 variant=_variant_name(variant),
             )
         )
@@ -277,8 +268,3 @@ OTHER_MEMORY: dict[str, int] = {
     "Quadro RTX 4000": 8, "Quadro RTX 5000": 16, "Quadro RTX 6000": 24, "Quadro RTX 8000": 48,
     "RTX A4000": 16, "RTX A4500": 20, "RTX A5500": 24, "Tesla P40": 24, "Tesla P4": 8, "Tesla K80": 24,
 }
-
-
-def sku_memories(skus: tuple[Sku, ...]) -> frozenset[int]:
-    """Memory sizes a model is sold in."""
-    return frozenset(s.memory_gb for s in skus)

@@ -1,0 +1,68 @@
+"""Scraper health, checked after every crawl: is the source blind, blocked or broken?
+
+A degraded source raises an operator alert, and its market alerts are muted for that run: half the
+pages being bot checks must not look like a price crash.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from typing import Any
+
+import attrs
+
+
+@attrs.frozen
+class HealthRules:
+    """Thresholds (config ``[health]``)."""
+
+    min_listing_fraction: float = 0.5
+    """Listings below this fraction of the median of recent healthy crawls → degraded."""
+    max_missing_price_fraction: float = 0.2
+    """More than this fraction of listings dropped for a missing/unparseable price → degraded."""
+    history: int = 10
+    """How many earlier crawls form the baseline."""
+
+
+@attrs.frozen
+class Health:
+    """Verdict on one crawl."""
+
+    source: str
+    crawl_id: int
+    healthy: bool
+    problems: tuple[str, ...]
+    """One short line per problem, e.g. ``3 of 4 pages blocked``."""
+
+    @property
+    def summary(self) -> str:
+        return "healthy" if self.healthy else "; ".join(self.problems)
+
+
+def check_crawl(crawl: dict[str, Any], history: list[dict[str, Any]], rules: HealthRules) -> Health:
+    """Judge ``crawl`` (a ``crawls`` row) against the source's earlier crawls (newest first)."""
+    problems: list[str] = []
+    pages = int(crawl.get("pages") or 0)
+    listings = int(crawl.get("listings") or 0)
+    if crawl.get("status") == "failed":
+        problems.append(f"crawl failed: {crawl.get('error') or 'no pages fetched'}")
+    if crawl.get("blocked_pages"):
+        problems.append(f"{crawl['blocked_pages']} of {pages} pages blocked")
+    if crawl.get("layout_change_pages"):
+        problems.append(f"layout change: {crawl['layout_change_pages']} of {pages} pages with cards but no listings")
+    if crawl.get("failed_pages") and crawl.get("status") != "failed":
+        problems.append(f"{crawl['failed_pages']} of {pages} pages failed")
+    dropped = json.loads(crawl.get("dropped") or "{}")
+    unpriced = int(dropped.get("missing_price", 0)) + int(dropped.get("unparseable_price", 0))
+    seen = listings + unpriced
+    if seen and unpriced / seen > rules.max_missing_price_fraction:
+        problems.append(f"price coverage {1 - unpriced / seen:.0%}: {unpriced} of {seen} listings without a price")
+    baseline = [int(c["listings"] or 0) for c in history[: rules.history] if c.get("status") in ("ok", "partial")]
+    if len(baseline) >= 3:
+        median = statistics.median(baseline)
+        if median > 0 and listings < median * rules.min_listing_fraction:
+            problems.append(f"{listings} listings, below {rules.min_listing_fraction:.0%} of the recent median "
+                            f"{median:.0f}")
+    return Health(source=str(crawl.get("source")), crawl_id=int(crawl["id"]), healthy=not problems,
+                  problems=tuple(problems))

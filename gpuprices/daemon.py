@@ -1,0 +1,187 @@
+"""``gpuprices run``: the scheduler (APScheduler 3) that crawls, analyses and alerts.
+
+* each source on its own interval or cron expression, with jitter; missed runs (the machine slept)
+  are coalesced into one run, never replayed N times;
+* every crawl in a child process (see :mod:`gpuprices.crawling`), so a crash or hang of one crawl
+  is recorded and never stops the daemon;
+* one daemon per database (an exclusive lock on ``<database>.lock``);
+* SIGTERM/SIGINT: the running crawl is asked to stop gracefully, the running step finishes, the
+  daemon exits cleanly.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import signal
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from alerts.outbox import Outbox
+from gpuprices.config import ScheduleSettings, Settings
+from gpuprices.crawling import run_crawl, stop_running_crawls
+from gpuprices.cycle import analyse_and_alert, enabled_sources
+from gpuprices.exceptions import ConfigError, CrawlError, GpupricesError, StorageError
+from storage.sqlite import SqliteStore
+
+logger = logging.getLogger(__name__)
+
+
+class DaemonLockedError(GpupricesError):
+    """Another gpuprices daemon holds the lock of this database."""
+
+
+class DatabaseLock:
+    """An exclusive, non-blocking ``flock`` on ``<database>.lock``; released when the process ends."""
+
+    def __init__(self, database: Path) -> None:
+        self.path = Path(f"{database}.lock")
+        self._handle: IO[str] | None = None
+
+    def acquire(self) -> None:
+        handle = self.path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "?"
+            handle.close()
+            raise DaemonLockedError(f"another gpuprices daemon (pid {owner}) is already running for "
+                                    f"{self.path.with_suffix('')}") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+    def __enter__(self) -> DatabaseLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def trigger_for(schedule: ScheduleSettings) -> BaseTrigger:
+    """Cron expression when given (UTC), else the interval; both with jitter."""
+    jitter = schedule.jitter_seconds or None
+    if schedule.cron:
+        try:
+            trigger = CronTrigger.from_crontab(schedule.cron, timezone=UTC)
+        except ValueError as exc:
+            raise ConfigError(f"schedule.cron {schedule.cron!r} is not a valid crontab expression: {exc}") from None
+        trigger.jitter = jitter
+        return trigger
+    return IntervalTrigger(minutes=schedule.interval_minutes, timezone=UTC, jitter=jitter)
+
+
+class Daemon:
+    """Runs cycles on schedule until stopped."""
+
+    def __init__(self, settings: Settings, *, verbose: bool = False) -> None:
+        self.settings = settings
+        self.verbose = verbose
+        self.stopping = threading.Event()
+        self.scheduler = BlockingScheduler(
+            timezone=UTC,
+            executors={"default": ThreadPoolExecutor(1)},  # one step at a time: SQLite has one writer
+            job_defaults={"coalesce": True, "max_instances": 1,
+                          "misfire_grace_time": settings.daemon.misfire_grace_seconds},
+        )
+
+    def _schedule(self, source: str) -> ScheduleSettings:
+        return self.settings.sources.ebay_api.schedule if source == "ebay-api" else self.settings.sources.ebay.schedule
+
+    def run(self) -> None:
+        sources = enabled_sources(self.settings)
+        if not sources:
+            raise ConfigError("no source enabled: enable [sources.ebay] or set EBAY_CLIENT_ID/EBAY_CLIENT_SECRET")
+        with DatabaseLock(self.settings.storage.database):
+            with SqliteStore(self.settings.storage.database) as store:
+                store.fail_abandoned_crawls(error="the daemon stopped while this crawl ran")
+            now = datetime.now(UTC)
+            for source in sources:
+                self.scheduler.add_job(self.crawl_job, self._schedule_trigger(source), args=[source], id=source,
+                                       name=f"crawl {source}", next_run_time=now)
+            self.scheduler.add_job(self.delivery_job, IntervalTrigger(
+                seconds=self.settings.daemon.delivery_interval_seconds, timezone=UTC), id="deliveries",
+                name="deliver alerts")
+            previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+            logger.warning("gpuprices daemon started (pid %d): %s", os.getpid(), ", ".join(sources))
+            try:
+                self.scheduler.start()
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+                self._write_status(running=False)
+            logger.warning("gpuprices daemon stopped")
+
+    def _schedule_trigger(self, source: str) -> BaseTrigger:
+        return trigger_for(self._schedule(source))
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.stopping.is_set():
+            stop_running_crawls(signal.SIGKILL)  # second signal: stop now
+            return
+        logger.warning("signal %d: finishing the running step, then exiting", signum)
+        self.stopping.set()
+        stop_running_crawls(signal.SIGTERM)
+        threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+
+    # -- jobs -----------------------------------------------------------------------------
+    def crawl_job(self, source: str) -> None:
+        """One crawl of ``source``, then analysis, alert evaluation and delivery; never raises."""
+        if self.stopping.is_set():
+            return
+        try:
+            crawl = run_crawl(self.settings, source, verbose=self.verbose)
+            with SqliteStore(self.settings.storage.database) as store:
+                report = analyse_and_alert(self.settings, store, [crawl])
+            logger.warning("%s: %s, %s listings; %d alerts%s", source, crawl["status"], crawl["listings"],
+                           report.alerts, " (market alerts muted: source degraded)" if report.muted else "")
+        except (CrawlError, StorageError) as exc:
+            logger.error("%s: %s", source, exc)
+        except Exception:  # a bug in one cycle must not stop the daemon
+            logger.exception("%s: cycle failed", source)
+        finally:
+            self._write_status(running=True)
+
+    def delivery_job(self) -> None:
+        """Retry pending alert deliveries that are due."""
+        if self.stopping.is_set() or not self.settings.alerts.channels:
+            return
+        try:
+            with SqliteStore(self.settings.storage.database) as store:
+                Outbox(store, self.settings.alerts).deliver_due()
+        except Exception:
+            logger.exception("alert delivery failed")
+
+    def _write_status(self, *, running: bool) -> None:
+        jobs: dict[str, Any] = {}
+        if running:
+            for job in self.scheduler.get_jobs():
+                jobs[job.id] = job.next_run_time.isoformat() if job.next_run_time else None
+        status = {"pid": os.getpid(), "running": running, "heartbeat_at": datetime.now(UTC).isoformat(),
+                  "next_runs": jobs}
+        try:
+            with SqliteStore(self.settings.storage.database) as store:
+                store.put_daemon_status(json.dumps(status))
+        except StorageError as exc:
+            logger.error("cannot record daemon status: %s", exc)
