@@ -16,7 +16,7 @@ def main() -> int:
     plan = json.loads(sys.stdin.read())
     module_name, _, class_name = plan["spider"].rpartition(".")
     spider_cls = getattr(importlib.import_module(module_name), class_name)
-    process = CrawlerProcess(plan["scrapy_settings"], install_root_handler=True)
+    process = CrawlerProcess(plan["scrapy_settings"])
     process.crawl(spider_cls, **plan["spider_kwargs"])
     process.start()
     return 0

@@ -44,7 +44,7 @@ def scrapy_settings(settings: Settings, *, crawl_id: int, verbose: bool = False)
         "USER_AGENT": crawl.user_agent,
         "ROBOTSTXT_OBEY": crawl.obey_robots,
         "DOWNLOAD_DELAY": crawl.download_delay,
-        "RANDOMIZE_DOWNLOAD_DELAY": True,
+        "DOWNLOAD_DELAY_JITTER": 0.5,  # each delay randomized ±50 %
         "CONCURRENT_REQUESTS": 4,
         "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_requests_per_domain,
         "AUTOTHROTTLE_ENABLED": crawl.autothrottle,
@@ -57,6 +57,7 @@ def scrapy_settings(settings: Settings, *, crawl_id: int, verbose: bool = False)
         "HTTPCACHE_ENABLED": crawl.http_cache,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,  # no listening ports from a crawl
         "LOG_LEVEL": "INFO" if verbose else "WARNING",
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,

@@ -161,7 +161,8 @@ class Daemon:
         except Exception:  # a bug in one cycle must not stop the daemon
             logger.exception("%s: cycle failed", source)
         finally:
-            self._write_status(running=True)
+            if not self.stopping.is_set():  # the scheduler's locks are taken while it shuts down
+                self._write_status(running=True)
 
     def delivery_job(self) -> None:
         """Retry pending alert deliveries that are due."""

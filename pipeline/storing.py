@@ -10,6 +10,7 @@ import logging
 from collections import Counter
 from typing import Any
 
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
@@ -63,7 +64,10 @@ class StoragePipeline:
         crawl_id = crawler.settings.getint("GPUPRICES_CRAWL_ID")
         if not database or not crawl_id:
             raise NotConfigured("GPUPRICES_DATABASE and GPUPRICES_CRAWL_ID are not set")
-        return cls(crawler, database, crawl_id, crawler.settings.getint("GPUPRICES_BATCH_SIZE", 200))
+        pipeline = cls(crawler, database, crawl_id, crawler.settings.getint("GPUPRICES_BATCH_SIZE", 200))
+        # The close reason ("finished", "shutdown", …) is only known with this signal, after close_spider.
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
 
     def open_spider(self) -> None:
         self.store = SqliteStore(self.database)
@@ -97,6 +101,11 @@ class StoragePipeline:
             self.buffer = []
 
     def close_spider(self) -> None:
+        if self.store is not None:
+            self.flush()
+
+    def spider_closed(self, reason: str) -> None:
+        """Quarantine pass over the crawl, then its status and totals."""
         if self.store is None:
             return
         try:
@@ -104,7 +113,6 @@ class StoragePipeline:
             self.enricher.quarantine_crawl(self.store, self.crawl_id)
             pages = self.store.page_statuses(self.crawl_id)
             listings = int(self.store.crawl(self.crawl_id)["listings"] or 0)
-            reason = self.crawler.stats.get_value("finish_reason") if self.crawler.stats else None
             error = None if reason in (None, "finished") else f"spider closed: {reason}"
             status = crawl_status(pages, listings, error)
             self.store.finish_crawl(self.crawl_id, status, dropped=dict(self.dropped), error=error)
@@ -113,3 +121,4 @@ class StoragePipeline:
                 self.store.add_api_calls(self.crawler.spider.name if self.crawler.spider else "?", int(calls))
         finally:
             self.store.close()
+            self.store = None

@@ -23,6 +23,8 @@ class Reply:
     body: bytes = b""
     status: int = 200
     headers: dict[str, str] = attrs.Factory(lambda: {"Content-Type": "text/html; charset=utf-8"})
+    delay: float = 0.0
+    """Seconds to wait before answering (a slow or hanging site)."""
 
 
 @attrs.define
@@ -61,6 +63,8 @@ class LocalServer:
                 query = parse_qs(parts.query)
                 headers = {key.lower(): value for key, value in self.headers.items()}
                 reply = server._reply(self.command, parts.path, query, headers, body)
+                if reply.delay:
+                    time.sleep(reply.delay)
                 self.send_response(reply.status)
                 for key, value in reply.headers.items():
                     self.send_header(key, value)

@@ -96,7 +96,8 @@ def test_first_crawl_quarantines_a_879_dollar_h100(store: SqliteStore) -> None:
     store.save_listings(crawl, listings)
     assert enricher.quarantine_crawl(store, crawl) == 1
     rows = {r["price"]: r for r in store.db.query("SELECT price, quarantined, quarantine_reason FROM listings")}
-    assert rows["879.00"]["quarantined"] == 1 and "below the h100-80gb-pcie median" in rows["879.00"]["quarantine_reason"]
+    cheap = rows["879.00"]
+    assert cheap["quarantined"] == 1 and "below the h100-80gb-pcie median" in cheap["quarantine_reason"]
     assert all(not r["quarantined"] for p, r in rows.items() if p != "879.00")
     assert enricher.quarantine_crawl(store, crawl) == 0  # idempotent
 

@@ -50,12 +50,7 @@ def _register() -> None:
     import importlib
 
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"gpuprices.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"gpuprices.cli.{name}":
-                raise
-            continue  # a command family not built yet
+        module = importlib.import_module(f"gpuprices.cli.{name}")
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -3,38 +3,51 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import click
 
 from gpuprices.cli.output import format_option, output_option, write_rows
+from market import INDEX_EXPORT_COLUMNS, index_rows
+from pipeline.classify import load_catalog
 from storage.exports import EXPORT_TABLES, export_columns, export_rows
 from storage.sqlite import SqliteStore
 
 
-def _since(value: str | None) -> str | None:
+def _since(value: str | None) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value).isoformat()
+        return date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter("use YYYY-MM-DD", param_hint="--since") from None
 
 
 @click.command()
-@click.argument("table", type=click.Choice(EXPORT_TABLES))
+@click.argument("table", type=click.Choice([*EXPORT_TABLES, "index"]))
 @format_option(default="csv", choices=("csv", "json"))
 @output_option
 @click.option("--since", default=None, help="Only rows seen (or crawls started) on or after this date (YYYY-MM-DD).")
 @click.option("--source", default=None, help="Only rows from this source (ebay, ebay-api).")
 @click.pass_obj
 def export(app: Any, table: str, fmt: str, output: str, since: str | None, source: str | None) -> None:
-    """Export a table. CSV opens cleanly in a spreadsheet: formula-like text is neutralized,
-    numbers stay numbers."""
-    with SqliteStore(app.settings.storage.database) as store:
-        columns = export_columns(store, table)
-        rows = export_rows(store, table, since=_since(since), source=source)
+    """Export listings, observations, crawls, or the daily price index per SKU (``index``).
+
+    CSV opens cleanly in a spreadsheet: formula-like text is neutralized, numbers stay numbers.
+    ``--source`` does not apply to the index, which combines every source."""
+    settings = app.settings
+    with SqliteStore(settings.storage.database) as store:
+        rows: Iterator[dict[str, Any]]
+        if table == "index":
+            columns = list(INDEX_EXPORT_COLUMNS)
+            rows = index_rows(store, load_catalog(extra=settings.catalog or None), since=_since(since),
+                              days=settings.market.history_days, min_samples=settings.market.min_samples)
+        else:
+            columns = export_columns(store, table)
+            start = _since(since)
+            rows = export_rows(store, table, since=start.isoformat() if start else None, source=source)
         if output == "-":
             count = write_rows(rows, fmt, sys.stdout, columns=columns if fmt == "csv" else None)
         else:
