@@ -86,7 +86,15 @@ def bench_parse() -> str:
             f"{counts['listings'] / seconds:.0f} listings/s; goal <= 1.5)")
 
 
+def _register_modules() -> None:
+    from bench import monitor
+
+    BENCHMARKS["daemon-memory"] = monitor.bench_daemon_memory
+    BENCHMARKS["alert-latency"] = monitor.bench_alert_latency
+
+
 def main(names: list[str]) -> int:
+    _register_modules()
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}", file=sys.stderr)
