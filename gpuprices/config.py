@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -51,6 +51,9 @@ class _Section(BaseModel):
 class StorageSettings(_Section):
     database: Path = Path("gpuprices.db")
     """SQLite file (created with its tables on first use)."""
+    archive: bool = True
+    """Keep every fetched page (compressed) for `gpuprices reparse` and `crawl --replay`."""
+    archive_retention_days: int = Field(30, ge=1)
 
 
 class CrawlSettings(_Section):
@@ -167,9 +170,102 @@ class DaemonSettings(_Section):
     """How often pending alert deliveries are retried."""
 
 
+def _daily() -> ScheduleSettings:
+    return ScheduleSettings(interval_minutes=1440, jitter_seconds=1800)
+
+
+class EbayItemSettings(_Section):
+    """Watched eBay item pages (``ebay-item`` source); bare ``/itm/<id>`` pages are allowed by robots.txt."""
+
+    enabled: bool = True
+    base_url: str = "https://www.ebay.com"
+    items: list[str] = Field(default_factory=list)
+    """Item ids or ``/itm/`` URLs (``gpuprices watch add`` adds more, stored in the database)."""
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class DomainSelectors(_Section):
+    """CSS fallback for a retailer whose pages carry no JSON-LD or microdata offer."""
+
+    price: str
+    currency: str | None = None
+    """A selector for the currency, or an ISO code literal like ``"USD"``."""
+    title: str | None = None
+    availability: str | None = None
+    gtin: str | None = None
+    mpn: str | None = None
+
+
+class ProductPageSettings(_Section):
+    """Retailer product pages (``product-page`` source): JSON-LD/microdata offers, CSS fallback."""
+
+    enabled: bool = True
+    urls: list[str] = Field(default_factory=list)
+    selectors: dict[str, DomainSelectors] = Field(default_factory=dict)
+    """Per-domain CSS fallback, keyed by host (``www.example-shop.com``)."""
+    schedule: ScheduleSettings = Field(default_factory=_daily)
+
+
+class RentalFeed(_Section):
+    """One public, key-less rental price feed."""
+
+    kind: Literal["skypilot", "vast", "tracker"]
+    url: str
+    cloud: str | None = None
+    """Provider name for a SkyPilot catalog (``aws``, ``lambda`` …); read from the URL when omitted."""
+
+
+DEFAULT_RENTAL_FEEDS = [
+    {"kind": "skypilot", "url": f"https://raw.githubusercontent.com/skypilot-org/skypilot-catalog/master/catalogs/v7/{cloud}/vms.csv",
+     "cloud": cloud}
+    for cloud in ("aws", "gcp", "azure", "lambda", "runpod", "fluidstack", "paperspace", "vast")
+] + [
+    {"kind": "tracker", "url": "https://raw.githubusercontent.com/tugot17/gpu-price-tracker/main/data/summary/"
+     f"{name}.jsonl"} for name in ("H100_80GB_SXM5", "H200_141GB_SXM", "A100_80GB_SXM4")
+] + [
+    {"kind": "vast", "url": "https://console.vast.ai/api/v0/bundles/?q=%7B%22rentable%22%3A%7B%22eq%22%3Atrue%7D%7D"}
+]
+
+
+class RentalSettings(_Section):
+    """Cloud rental prices per GPU-hour (``rental`` source); key-less public feeds, on by default."""
+
+    enabled: bool = True
+    feeds: list[RentalFeed] = Field(default_factory=lambda: [RentalFeed(**f) for f in DEFAULT_RENTAL_FEEDS])
+    schedule: ScheduleSettings = Field(default_factory=_daily)
+
+
 class SourcesSettings(_Section):
     ebay: EbaySearchSettings = Field(default_factory=EbaySearchSettings)
     ebay_api: EbayApiSettings = Field(default_factory=EbayApiSettings, alias="ebay-api")
+    ebay_item: EbayItemSettings = Field(default_factory=EbayItemSettings, alias="ebay-item")
+    product_page: ProductPageSettings = Field(default_factory=ProductPageSettings, alias="product-page")
+    rental: RentalSettings = Field(default_factory=RentalSettings)
+
+
+class BreakevenSettings(_Section):
+    """Rent vs buy (``gpuprices breakeven``)."""
+
+    utilization: float = Field(0.7, gt=0, le=1)
+    """Fraction of the 730 hours a month the owned GPU does useful work."""
+    power_usd_per_kwh: float = Field(0.12, ge=0)
+    pue: float = Field(1.3, ge=1)
+    """Data-center power usage effectiveness (cooling overhead)."""
+    other_usd_per_gpu_hour: float = Field(0.0, ge=0)
+    """Hosting, networking, maintenance per owned GPU-hour."""
+    horizon_months: int = Field(36, ge=1, le=120)
+    residual_curve: list[tuple[float, float]] = Field(
+        default_factory=lambda: [(0, 1.0), (12, 0.65), (24, 0.45), (36, 0.3), (60, 0.15)])
+    """(months, fraction of the purchase price the GPU resells for), interpolated linearly."""
+    min_sold_samples: int = Field(5, ge=1)
+    """Use the sold median when it rests on at least this many sales, else the asking median."""
 
 
 class Settings(BaseSettings):
@@ -187,6 +283,7 @@ class Settings(BaseSettings):
     market: MarketSettings = Field(default_factory=MarketSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
+    breakeven: BreakevenSettings = Field(default_factory=BreakevenSettings)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     catalog: dict[str, Any] = Field(default_factory=dict)
     """User additions to the SKU catalog (see README)."""

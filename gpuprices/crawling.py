@@ -19,10 +19,18 @@ import attrs
 
 from gpuprices.config import Settings
 from gpuprices.exceptions import CrawlError
+from storage.archive import prune_archive
 from storage.sqlite import SqliteStore
 
-SOURCES = ("ebay", "ebay-api")
-SPIDERS = {"ebay": "spiders.ebay_search.EbaySearchSpider", "ebay-api": "spiders.ebay_api.EbayApiSpider"}
+SOURCES = ("ebay", "ebay-api", "ebay-item", "product-page", "rental")
+SPIDERS = {
+    "ebay": "spiders.ebay_search.EbaySearchSpider",
+    "ebay-api": "spiders.ebay_api.EbayApiSpider",
+    "ebay-item": "spiders.ebay_item.EbayItemSpider",
+    "product-page": "spiders.product_page.ProductPageSpider",
+    "rental": "spiders.rental.RentalSpider",
+}
+RENTAL_PIPELINE = "pipeline.rental_storing.RentalStoragePipeline"
 
 
 @attrs.define
@@ -62,18 +70,20 @@ def scrapy_settings(settings: Settings, *, crawl_id: int, verbose: bool = False)
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "spiders.middlewares.PoliteRetryMiddleware": 550,
+            "spiders.archive.ArchiveMiddleware": 50,  # near the engine: sees final responses only
         },
         "ITEM_PIPELINES": {"pipeline.storing.StoragePipeline": 300},
         "EXTENSIONS": {"gpuprices.progress.ProgressExtension": 500},
         "GPUPRICES_DATABASE": str(settings.storage.database),
         "GPUPRICES_CRAWL_ID": crawl_id,
+        "GPUPRICES_ARCHIVE": settings.storage.archive,
         "GPUPRICES_MAX_RETRY_AFTER": crawl.max_retry_after,
         "GPUPRICES_CLASSIFY": {"catalog": settings.catalog, "quarantine": settings.quarantine.model_dump()},
     }
 
 
 def plan_crawl(settings: Settings, source: str, *, crawl_id: int, queries: list[str] | None = None,
-               calls_used_today: int = 0, verbose: bool = False) -> CrawlPlan:
+               calls_used_today: int = 0, verbose: bool = False, watched: list[str] | None = None) -> CrawlPlan:
     """Spider arguments for ``source``; secrets are revealed only here, for the child's stdin."""
     if source == "ebay":
         ebay = settings.sources.ebay
@@ -92,11 +102,31 @@ def plan_crawl(settings: Settings, source: str, *, crawl_id: int, queries: list[
             "page_size": api.page_size, "max_items": api.max_items, "category_ids": api.category_ids,
             "calls_remaining": max(0, api.daily_call_budget - calls_used_today),
         }
+    elif source == "ebay-item":
+        item = settings.sources.ebay_item
+        chosen = list(dict.fromkeys([*item.items, *(watched or [])]))
+        if not chosen:
+            raise CrawlError("ebay-item has no watched items: add some with `gpuprices watch add URL`")
+        kwargs = {"base_url": item.base_url, "items": chosen}
+    elif source == "product-page":
+        pages = settings.sources.product_page
+        chosen = list(dict.fromkeys([*pages.urls, *(watched or [])]))
+        if not chosen:
+            raise CrawlError("product-page has no watched URLs: add some with `gpuprices watch add URL`")
+        kwargs = {"urls": chosen, "selectors": {host: sel.model_dump() for host, sel in pages.selectors.items()}}
+    elif source == "rental":
+        feeds = [feed.model_dump() for feed in settings.sources.rental.feeds]
+        if not feeds:
+            raise CrawlError("rental has no feeds configured")
+        chosen = [feed["url"] for feed in feeds]
+        kwargs = {"feeds": feeds}
     else:
         raise CrawlError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
-    return CrawlPlan(source=source, spider=SPIDERS[source],
-                     scrapy_settings=scrapy_settings(settings, crawl_id=crawl_id, verbose=verbose),
-                     spider_kwargs=kwargs, queries=chosen)
+    options = scrapy_settings(settings, crawl_id=crawl_id, verbose=verbose)
+    if source == "rental":  # rental offers are not listings: their own pipeline and table
+        options["ITEM_PIPELINES"] = {RENTAL_PIPELINE: 300}
+    return CrawlPlan(source=source, spider=SPIDERS[source], scrapy_settings=options, spider_kwargs=kwargs,
+                     queries=chosen)
 
 
 def run_crawl(settings: Settings, source: str, *, queries: list[str] | None = None, verbose: bool = False,
@@ -104,10 +134,12 @@ def run_crawl(settings: Settings, source: str, *, queries: list[str] | None = No
     """Crawl ``source`` once in a child process; returns the finished ``crawls`` row."""
     with SqliteStore(settings.storage.database) as store:
         calls_used = store.api_calls_today(source)
+        watched = store.watches(source)
+        prune_archive(store, settings.storage.archive_retention_days)
         crawl_id = store.start_crawl(source, queries or [])
         try:
             plan = plan_crawl(settings, source, crawl_id=crawl_id, queries=queries,
-                              calls_used_today=calls_used, verbose=verbose)
+                              calls_used_today=calls_used, verbose=verbose, watched=watched)
         except CrawlError as exc:
             store.finish_crawl(crawl_id, "failed", error=str(exc))
             raise

@@ -122,6 +122,7 @@ def listing_row(listing: NormalizedListing) -> dict[str, Any]:
         "seller": raw.seller,
         "seller_feedback": raw.seller_feedback,
         "location": raw.location,
+        "availability": raw.availability,
         "sold": raw.sold,
         "ended": raw.ended,
         "best_offer_accepted": raw.best_offer_accepted,

@@ -90,6 +90,7 @@ class EbayApiSpider(GpupricesSpider):
             callback=self.parse_token,
             errback=self.on_error,
             cb_kwargs={"pending": pending},
+            meta={"gpuprices_no_archive": True},  # the answer is a credential
             dont_filter=True,
         )
 

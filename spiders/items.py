@@ -83,6 +83,9 @@ class RawListing:
     """Seller positive feedback percentage as a decimal string when shown."""
     location: str | None = None
     """Item location (country code or text) when shown."""
+    availability: str | None = None
+    """Stock state when the page says (``in_stock``, ``out_of_stock``, ``preorder``, ``limited``); out of
+    stock is a state, the price is still kept."""
     sold: bool = False
     """On a sold/completed page: the listing sold."""
     ended: bool = False

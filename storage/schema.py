@@ -210,7 +210,25 @@ def _v2_alerts(db: Database) -> None:
     db.table("observations").create_index(["sku", "observed_at"], if_not_exists=True)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, _v2_alerts]
+def _v3_more_sources(db: Database) -> None:
+    # Retailer pages say whether an offer is in stock; out of stock is a state, not a missing price.
+    for table in ("listings", "observations"):
+        if "availability" not in db.table(table).columns_dict:
+            db.table(table).add_column("availability", str)
+    # Watch lists added from the command line (`gpuprices watch add`), beside those in the config.
+    db.table("watches").create({"id": int, "source": str, "target": str, "added_at": str}, pk="id",
+                               not_null={"source", "target"}, if_not_exists=True)
+    db.table("watches").create_index(["source", "target"], unique=True, if_not_exists=True)
+    # Raw page archive: every fetched page, compressed, so parser fixes can repair history offline.
+    db.table("raw_pages").create(
+        {"id": int, "crawl_id": int, "source": str, "url": str, "fetched_at": str, "status": int,
+         "content_type": str, "encoding": str, "size": int, "body": bytes, "meta": str},
+        pk="id", if_not_exists=True)
+    db.table("raw_pages").create_index(["source", "fetched_at"], if_not_exists=True)
+    db.table("raw_pages").create_index(["crawl_id"], if_not_exists=True)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, _v2_alerts, _v3_more_sources]
 """Applied in order; never edit a released migration, append a new one."""
 
 

@@ -17,11 +17,11 @@ from pipeline.listing import NormalizedListing, listing_row
 from spiders.items import PageReport, PageStatus
 from storage.schema import _CLASS_COLUMNS, _PRICE_COLUMNS, migrate
 
-_LISTING_STATE = ("source", "site", "url", "title", *_PRICE_COLUMNS, "seller", "seller_feedback",
+_LISTING_STATE = ("source", "site", "url", "title", *_PRICE_COLUMNS, "availability", "seller", "seller_feedback",
                   "location", "created_at", *_CLASS_COLUMNS)
 _OBSERVATION_COLUMNS = ("listing_id", "crawl_id", "source", "site", "observed_at", "query", "page_url", "title",
                         "price_text", "price_value_raw", "currency_value_raw", "bin_price_text",
-                        "shipping_text", "shipping_value_raw", "sold_at_text", *_PRICE_COLUMNS,
+                        "shipping_text", "shipping_value_raw", "sold_at_text", *_PRICE_COLUMNS, "availability",
                         *_CLASS_COLUMNS, "extra")
 _BOOL_COLUMNS = {"sold", "ended", "best_offer_accepted", "shipping_estimated", "working", "quarantined"}
 
@@ -152,47 +152,51 @@ class SqliteStore:
             )
 
     # -- listings ------------------------------------------------------------------------
-    def save_listings(self, crawl_id: int, listings: Iterable[NormalizedListing]) -> SaveResult:
-        """Upsert listings (latest state) and append one observation each, in one transaction."""
+    def save_listings(self, crawl_id: int, listings: Iterable[NormalizedListing], *,
+                      replace_page: str | None = None) -> SaveResult:
+        """Upsert listings (latest state) and append one observation each, in one transaction.
+
+        ``replace_page`` (re-parsing an archived page): that page's earlier observations in the crawl are
+        replaced instead of added to, a listing's state only moves forward in time, and the crawl's
+        counters stay as they were.
+        """
         batch = list(listings)
         result = SaveResult()
-        if not batch:
-            return result
-        rows = [listing_row(item) for item in batch]
-        keys = [(source_family(r["source"]), r["item_id"], r["variation_id"] or "") for r in rows]
         with self._transaction():
+            if replace_page is not None:
+                self.db.execute("DELETE FROM observations WHERE crawl_id = ? AND page_url = ?", [crawl_id, replace_page])
+            if not batch:
+                return result
+            rows = [listing_row(item) for item in batch]
+            keys = [(source_family(r["source"]), r["item_id"], r["variation_id"] or "") for r in rows]
             existing = self._listing_ids(keys)
-            for key, row, item in zip(keys, rows, batch, strict=True):
-                state = [_sql_value(c, row.get(c)) for c in _LISTING_STATE]
-                listing_id = existing.get(key)
-                if listing_id is None:
-                    cursor = self.db.execute(
-                        f"INSERT INTO listings (family, item_id, variation_id, {', '.join(_LISTING_STATE)},"
-                        " first_seen_at, last_seen_at, first_crawl_id, last_crawl_id)"
-                        f" VALUES (?, ?, ?, {', '.join('?' for _ in _LISTING_STATE)}, ?, ?, ?, ?)",
-                        [*key, *state, row["observed_at"], row["observed_at"], crawl_id, crawl_id],
-                    )
-                    listing_id = int(cursor.lastrowid or 0)
-                    existing[key] = listing_id
-                    result.new += 1
-                else:
-                    self.db.execute(
-                        f"UPDATE listings SET {', '.join(f'{c} = ?' for c in _LISTING_STATE)},"
-                        " last_seen_at = ?, last_crawl_id = ? WHERE id = ?",
-                        [*state, row["observed_at"], crawl_id, listing_id],
-                    )
-                    result.updated += 1
+            fresh = {key: row for key, row in zip(keys, rows, strict=True) if key not in existing}
+            # New listings in one executemany; their ids are read back in one query.
+            self.db.conn.executemany(
+                f"INSERT INTO listings (family, item_id, variation_id, {', '.join(_LISTING_STATE)},"
+                " first_seen_at, last_seen_at, first_crawl_id, last_crawl_id)"
+                f" VALUES (?, ?, ?, {', '.join('?' for _ in _LISTING_STATE)}, ?, ?, ?, ?)",
+                [[*key, *(_sql_value(c, row.get(c)) for c in _LISTING_STATE), row["observed_at"],
+                  row["observed_at"], crawl_id, crawl_id] for key, row in fresh.items()])
+            ids = {**existing, **(self._listing_ids(list(fresh)) if fresh else {})}
+            result.new = len(fresh)
+            updates = [[*(_sql_value(c, row.get(c)) for c in _LISTING_STATE), row["observed_at"], crawl_id, ids[key],
+                        row["observed_at"]] for key, row in zip(keys, rows, strict=True) if key in existing]
+            self.db.conn.executemany(
+                f"UPDATE listings SET {', '.join(f'{c} = ?' for c in _LISTING_STATE)}, last_seen_at = ?,"
+                " last_crawl_id = ? WHERE id = ? AND last_seen_at <= ?", updates)
+            result.updated = len(updates)
+            self.db.conn.executemany(
+                f"INSERT INTO observations ({', '.join(_OBSERVATION_COLUMNS)})"
+                f" VALUES ({', '.join('?' for _ in _OBSERVATION_COLUMNS)})",
+                [self._observation_values(ids[key], crawl_id, row, item)
+                 for key, row, item in zip(keys, rows, batch, strict=True)])
+            result.observations = len(batch)
+            if replace_page is None:
                 self.db.execute(
-                    f"INSERT INTO observations ({', '.join(_OBSERVATION_COLUMNS)})"
-                    f" VALUES ({', '.join('?' for _ in _OBSERVATION_COLUMNS)})",
-                    self._observation_values(listing_id, crawl_id, row, item),
-                )
-                result.observations += 1
-            self.db.execute(
-                "UPDATE crawls SET listings = listings + ?, listings_new = listings_new + ?,"
-                " listings_updated = listings_updated + ?, observations = observations + ? WHERE id = ?",
-                [len(batch), result.new, result.updated, result.observations, crawl_id],
-            )
+                    "UPDATE crawls SET listings = listings + ?, listings_new = listings_new + ?,"
+                    " listings_updated = listings_updated + ?, observations = observations + ? WHERE id = ?",
+                    [len(batch), result.new, result.updated, result.observations, crawl_id])
         return result
 
     def _listing_ids(self, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
@@ -313,6 +317,23 @@ class SqliteStore:
             " o.quarantined, o.excluded_reason, o.working, o.sold, o.ended, l.source, l.seller"
             " FROM observations o JOIN listings l ON l.id = o.listing_id"
             " WHERE o.crawl_id = ? AND o.sku = ? AND o.unit_price_usd IS NOT NULL", [crawl_id, sku]))
+
+    # -- watch lists ----------------------------------------------------------------------
+    def watches(self, source: str) -> list[str]:
+        return [row[0] for row in self.db.execute(
+            "SELECT target FROM watches WHERE source = ? ORDER BY id", [source])]
+
+    def add_watch(self, source: str, target: str) -> bool:
+        """Add a watched target; False when it was already watched."""
+        with self._transaction():
+            cursor = self.db.execute("INSERT OR IGNORE INTO watches (source, target, added_at) VALUES (?, ?, ?)",
+                                     [source, target, utcnow()])
+        return cursor.rowcount == 1
+
+    def remove_watch(self, source: str, target: str) -> bool:
+        with self._transaction():
+            cursor = self.db.execute("DELETE FROM watches WHERE source = ? AND target = ?", [source, target])
+        return cursor.rowcount == 1
 
     # -- daemon facts ---------------------------------------------------------------------
     def put_daemon_status(self, value: str) -> None:

@@ -31,13 +31,18 @@ def summary_line(row: dict[str, Any]) -> str:
 @click.option("--source", "sources", type=click.Choice(SOURCES), multiple=True,
               help="Source to crawl (repeatable). Default: every enabled source; ebay-api only with keys.")
 @click.option("--query", "queries", multiple=True, help="Search query (repeatable); default: the configured ones.")
+@click.option("--replay", is_flag=True, help="Offline: rebuild the crawl from the page archive of each source's "
+              "latest crawl with the current parsers, without any network access.")
 @click.pass_obj
-def crawl(app: Any, sources: tuple[str, ...], queries: tuple[str, ...]) -> None:
+def crawl(app: Any, sources: tuple[str, ...], queries: tuple[str, ...], replay: bool) -> None:
     """Crawl now and store the listings; ends with a summary per source.
 
     Exits non-zero when every page of every source was blocked or failed.
     """
     settings = app.settings
+    if replay:
+        _replay(settings, list(sources) or ["ebay-api", "ebay"])
+        return
     chosen = list(sources)
     if not chosen:
         if settings.sources.ebay_api.enabled and settings.sources.ebay_api.has_credentials:
@@ -57,6 +62,26 @@ def crawl(app: Any, sources: tuple[str, ...], queries: tuple[str, ...]) -> None:
             continue
         click.echo(summary_line(row))
         useful = useful or row["status"] not in ("blocked", "failed")
+    if not useful:
+        raise click.exceptions.Exit(1)
+
+
+def _replay(settings: Any, sources: list[str]) -> None:
+    from gpuprices.replay import replay
+    from pipeline.enrich import Enricher
+    from storage.archive import latest_archived_crawl
+    from storage.sqlite import SqliteStore
+
+    enricher = Enricher.from_settings({"catalog": settings.catalog, "quarantine": settings.quarantine.model_dump()})
+    useful = False
+    with SqliteStore(settings.storage.database) as store:
+        for source in sources:
+            if latest_archived_crawl(store, source) is None:
+                click.echo(f"{source}: nothing archived to replay", err=True)
+                continue
+            row = replay(store, enricher, source)
+            click.echo(summary_line(row) + f" (replayed offline from crawl {row['replayed_from']})")
+            useful = useful or row["status"] not in ("blocked", "failed")
     if not useful:
         raise click.exceptions.Exit(1)
 

@@ -1,0 +1,116 @@
+"""Re-parse archived pages: repair history after a parser fix, or replay a crawl offline.
+
+``reparse`` runs the current parsers over archived pages and replaces the observations each page
+produced (idempotent: running it twice changes nothing). ``replay`` builds a new crawl entirely
+from the archive of a source's latest crawl, without touching the network.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from gpuprices.exceptions import CrawlError, ParseError
+from pipeline.enrich import Enricher
+from pipeline.listing import NormalizedListing
+from pipeline.normalize import Normalizer
+from pipeline.storing import crawl_status
+from spiders.base import site_of
+from spiders.blocks import detect_block
+from spiders.items import PageReport, PageStatus, RawListing
+from spiders.parsers.ebay_api import parse_api_response
+from spiders.parsers.ebay_search import parse_search_page
+from storage.archive import ArchivedPage, archived_pages, latest_archived_crawl
+from storage.sqlite import SqliteStore
+
+Parsed = tuple[PageReport, list[RawListing]]
+
+
+def _ebay_search(page: ArchivedPage) -> Parsed:
+    result = parse_search_page(page.body, url=page.url, site=page.meta.get("site") or site_of(page.url),
+                               observed_at=page.fetched_at, query=page.meta.get("query"),
+                               sold_view=bool(page.meta.get("sold")), http_status=page.status)
+    return (PageReport(url=page.url, status=result.status, listings=len(result.listings), cards=result.cards,
+                       reason=result.reason, http_status=page.status), result.listings)
+
+
+def _ebay_api(page: ArchivedPage) -> Parsed:
+    try:
+        result = parse_api_response(json.loads(page.body), site=page.meta.get("site") or "EBAY_US",
+                                    observed_at=page.fetched_at, page_url=page.url, query=page.meta.get("query"))
+    except (ValueError, ParseError) as exc:
+        return PageReport(url=page.url, status=PageStatus.LAYOUT_CHANGE, reason=f"unexpected API response: {exc}",
+                          http_status=page.status), []
+    return (PageReport(url=page.url, status=result.status, listings=len(result.listings), cards=result.cards,
+                       reason=result.reason, http_status=page.status), result.listings)
+
+
+PARSERS: dict[str, Callable[[ArchivedPage], Parsed]] = {"ebay": _ebay_search, "ebay-api": _ebay_api}
+
+
+def parse_archived(page: ArchivedPage) -> Parsed:
+    """The current parser's reading of an archived page (an HTTP error page is blocked or failed)."""
+    if page.status >= 400:
+        reason = detect_block(page.body[:20000].decode("utf-8", errors="replace"), page.status)
+        status = PageStatus.BLOCKED if reason or page.status in (403, 429) else PageStatus.FAILED
+        return PageReport(url=page.url, status=status, reason=reason or f"HTTP {page.status}",
+                          http_status=page.status), []
+    parser = PARSERS.get(page.source)
+    if parser is None:
+        raise CrawlError(f"no parser for archived {page.source!r} pages")
+    return parser(page)
+
+
+@attrs.define
+class ReparseReport:
+    pages: int = 0
+    listings: int = 0
+    dropped: Counter[str] = attrs.Factory(Counter)
+    quarantine_changed: int = 0
+
+
+def _normalize(raws: list[RawListing], normalizer: Normalizer, enricher: Enricher,
+               dropped: Counter[str]) -> list[NormalizedListing]:
+    return [enricher.enrich(item) for item in normalizer.normalize_all(raws, dropped)]
+
+
+def reparse(store: SqliteStore, enricher: Enricher, *, since: str | None = None,
+            source: str | None = None) -> ReparseReport:
+    """Re-run the parsers over archived pages and replace what each page produced."""
+    report = ReparseReport()
+    normalizer = Normalizer()
+    for page in archived_pages(store, source=source, since=since):
+        if page.source not in PARSERS:
+            continue
+        _, raws = parse_archived(page)
+        listings = _normalize(raws, normalizer, enricher, report.dropped)
+        store.save_listings(page.crawl_id, listings, replace_page=page.url)
+        report.pages += 1
+        report.listings += len(listings)
+    report.quarantine_changed = enricher.quarantine_crawl(store, None)
+    return report
+
+
+def replay(store: SqliteStore, enricher: Enricher, source: str) -> dict[str, Any]:
+    """A new crawl of ``source`` built from the archive of its latest crawl; no network."""
+    original = latest_archived_crawl(store, source)
+    if original is None:
+        raise CrawlError(f"nothing archived for {source}: run a crawl with [storage] archive = true first")
+    crawl_id = store.start_crawl(f"{source}")
+    normalizer = Normalizer()
+    dropped: Counter[str] = Counter()
+    for page in archived_pages(store, crawl_id=original):
+        report, raws = parse_archived(page)
+        store.record_page(crawl_id, report)
+        for item in raws:
+            item.page_url = page.url
+        store.save_listings(crawl_id, _normalize(raws, normalizer, enricher, dropped))
+    enricher.quarantine_crawl(store, crawl_id)
+    listings = int(store.crawl(crawl_id)["listings"] or 0)
+    status = crawl_status(store.page_statuses(crawl_id), listings)
+    row = store.finish_crawl(crawl_id, status, dropped=dict(dropped))
+    return {**row, "replayed_from": original}
