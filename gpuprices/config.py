@@ -262,7 +262,7 @@ class BreakevenSettings(_Section):
     """Hosting, networking, maintenance per owned GPU-hour."""
     horizon_months: int = Field(36, ge=1, le=120)
     residual_curve: list[tuple[float, float]] = Field(
-        default_factory=lambda: [(0, 1.0), (12, 0.65), (24, 0.45), (36, 0.3), (60, 0.15)])
+        default_factory=lambda: [(0.0, 1.0), (12.0, 0.65), (24.0, 0.45), (36.0, 0.3), (60.0, 0.15)])
     """(months, fraction of the purchase price the GPU resells for), interpolated linearly."""
     min_sold_samples: int = Field(5, ge=1)
     """Use the sold median when it rests on at least this many sales, else the asking median."""

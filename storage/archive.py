@@ -45,7 +45,8 @@ def archive_page(store: SqliteStore, *, crawl_id: int, source: str, url: str, st
 def archived_pages(store: SqliteStore, *, source: str | None = None, since: str | None = None,
                    crawl_id: int | None = None) -> Iterator[ArchivedPage]:
     """Archived pages in fetch order (decompressed one at a time: the archive can be large)."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if source:
         where.append("source = ?")
         params.append(source)

@@ -164,7 +164,8 @@ class SqliteStore:
         result = SaveResult()
         with self._transaction():
             if replace_page is not None:
-                self.db.execute("DELETE FROM observations WHERE crawl_id = ? AND page_url = ?", [crawl_id, replace_page])
+                self.db.execute("DELETE FROM observations WHERE crawl_id = ? AND page_url = ?",
+                                [crawl_id, replace_page])
             if not batch:
                 return result
             rows = [listing_row(item) for item in batch]
