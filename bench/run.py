@@ -87,10 +87,12 @@ def bench_parse() -> str:
 
 
 def _register_modules() -> None:
-    from bench import monitor
+    from bench import monitor, storage
 
     BENCHMARKS["daemon-memory"] = monitor.bench_daemon_memory
     BENCHMARKS["alert-latency"] = monitor.bench_alert_latency
+    BENCHMARKS["ingest"] = storage.bench_ingest
+    BENCHMARKS["analytics"] = storage.bench_analytics
 
 
 def main(names: list[str]) -> int:
