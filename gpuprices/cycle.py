@@ -18,6 +18,7 @@ from alerts.rules import RuleEvaluator
 from gpuprices.config import Settings
 from gpuprices.crawling import run_crawl
 from gpuprices.exceptions import CrawlError
+from gpuprices.sources import runnable_sources
 from market import compute_index, premium_table
 from pipeline.classify import load_catalog
 from storage.sqlite import SqliteStore
@@ -40,13 +41,10 @@ class CycleReport:
 
 
 def enabled_sources(settings: Settings) -> list[str]:
-    """Sources a cycle crawls: search pages when enabled, the API when enabled and keyed."""
-    sources = []
-    if settings.sources.ebay_api.enabled and settings.sources.ebay_api.has_credentials:
-        sources.append("ebay-api")
-    if settings.sources.ebay.enabled:
-        sources.append("ebay")
-    return sources
+    """Sources a cycle crawls: every enabled source that has what it needs (keys, watch lists)."""
+    with SqliteStore(settings.storage.database) as store:
+        watched = {source: store.watches(source) for source in ("ebay-item", "product-page")}
+    return runnable_sources(settings, watched)
 
 
 def median_changes(index: Any, keys: Sequence[tuple[str, str, str, int]]) -> dict[tuple[str, str, str, int], float]:

@@ -33,6 +33,7 @@ from gpuprices.config import ScheduleSettings, Settings
 from gpuprices.crawling import run_crawl, stop_running_crawls
 from gpuprices.cycle import analyse_and_alert, enabled_sources
 from gpuprices.exceptions import ConfigError, CrawlError, GpupricesError, StorageError
+from gpuprices.sources import schedule_of
 from storage.sqlite import SqliteStore
 
 logger = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ class Daemon:
         )
 
     def _schedule(self, source: str) -> ScheduleSettings:
-        return self.settings.sources.ebay_api.schedule if source == "ebay-api" else self.settings.sources.ebay.schedule
+        return schedule_of(self.settings, source)
 
     def run(self) -> None:
         sources = enabled_sources(self.settings)

@@ -15,9 +15,13 @@ from pipeline.listing import NormalizedListing
 from pipeline.normalize import Normalizer
 from spiders.items import PageStatus, RawListing
 from spiders.parsers.ebay_api import load_api_payload, parse_api_response
+from spiders.parsers.ebay_item import parse_item_page
 from spiders.parsers.ebay_search import parse_search_page
+from spiders.parsers.product_page import parse_product_page
 
-PARSE_SOURCES = ("ebay", "ebay-api")
+PARSE_SOURCES = ("ebay", "ebay-api", "ebay-item", "product-page")
+# An item page names its title block or links its canonical /itm/ URL near the top; search pages do neither.
+_ITEM_PAGE = re.compile(rb"x-item-title__mainTitle|<link[^>]*canonical[^>]*/itm/\d|<link[^>]*/itm/\d[^>]*canonical")
 _EBAY_HOST = re.compile(rb"https?://(?:www\.)?(ebay\.(?:com\.au|com\.sg|com\.my|com\.hk|co\.uk|co\.jp|[a-z]{2,3}))/")
 
 
@@ -34,10 +38,13 @@ class ParsedFile:
 
 
 def guess_source(data: bytes) -> str:
-    """``ebay-api`` for JSON (also in a Markdown fence or a Python literal), else ``ebay``."""
+    """``ebay-api`` for JSON (also in a Markdown fence or a Python literal), ``ebay-item`` for an eBay item
+    page, else ``ebay``."""
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith((b"{", b"[")) or b"```json" in data[:20000] or re.match(rb"^\s*\w+\s*=\s*[{\[]", head):
         return "ebay-api"
+    if _ITEM_PAGE.search(data[:400000]):
+        return "ebay-item"
     return "ebay"
 
 
@@ -63,6 +70,12 @@ class FileParser:
             page = parse_api_response(load_api_payload(data.decode("utf-8-sig")), site=site or "EBAY_US",
                                       observed_at=when, page_url=str(path))
             return source, page.status, page.reason, page.listings
+        if source == "ebay-item":
+            item = parse_item_page(data, url=path.resolve().as_uri(), site=site or guess_site(data), observed_at=when)
+            return source, item.status, item.reason, [item.listing] if item.listing is not None else []
+        if source == "product-page":
+            product = parse_product_page(data, url=path.resolve().as_uri(), observed_at=when)
+            return source, product.status, product.reason, product.listings
         if source != "ebay":
             raise ParseError(f"unknown source {source!r}; choose one of {', '.join(PARSE_SOURCES)}")
         result = parse_search_page(data, url=path.resolve().as_uri(), site=site or guess_site(data),

@@ -228,7 +228,22 @@ def _v3_more_sources(db: Database) -> None:
     db.table("raw_pages").create_index(["crawl_id"], if_not_exists=True)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, _v2_alerts, _v3_more_sources]
+def _v4_rentals(db: Database) -> None:
+    # Cloud rental prices, one row per offer × kind (on_demand / spot), USD per GPU-hour as exact
+    # decimal text. Append-only like `observations`; the feed's own rows stay apart from eBay listings.
+    db.table("rental_observations").create(
+        {"id": int, "crawl_id": int, "observed_at": str, "provider": str, "sku": str, "accelerator_raw": str,
+         "gpu_count": float, "region": str, "instance_type": str, "kind": str, "price_usd_per_gpu_hour": str,
+         "instance_price_usd": str, "note": str, "feed": str, "feed_url": str, "dedupe_key": str},
+        pk="id", not_null={"dedupe_key"}, foreign_keys=[("crawl_id", "crawls", "id")], if_not_exists=True)
+    db.table("rental_observations").create_index(["sku", "observed_at"], if_not_exists=True)
+    db.table("rental_observations").create_index(["crawl_id"], if_not_exists=True)
+    # The tracker feed is a whole history re-read on every crawl: a snapshot already stored is
+    # ignored (INSERT OR IGNORE on this key), so crawling twice never counts a price twice.
+    db.table("rental_observations").create_index(["dedupe_key"], unique=True, if_not_exists=True)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, _v2_alerts, _v3_more_sources, _v4_rentals]
 """Applied in order; never edit a released migration, append a new one."""
 
 

@@ -27,9 +27,14 @@ def write_config(path: Path, text: str) -> Path:
     return path
 
 
-def fast_crawl_config(database: Path, extra: str = "") -> str:
-    """A config with no politeness delays (local test servers only)."""
-    return f"""
+def fast_crawl_config(database: Path, extra: str = "", *, rental: bool = False) -> str:
+    """A config with no politeness delays (local test servers only).
+
+    The public rental feeds (on by default for users) are switched off unless ``rental``: tests never
+    touch the live web, and a test that wants rentals writes its own ``[sources.rental]`` table.
+    """
+    rental_off = "" if rental else "\n[sources.rental]\nenabled = false\n"
+    return rental_off + f"""
 [storage]
 database = "{database}"
 

@@ -202,11 +202,24 @@ max_pages = {max_pages}
 include_sold = false
 {ebay}
 
-[sources.ebay-api]
-enabled = false
+{other_sources_off("ebay")}
 {extra}
 """
     return write_config(tmp_path / name, text)
+
+
+def other_sources_off(keep: str) -> str:
+    """``[sources.X] enabled = false`` for every configured source but ``keep``: tests never touch the live web
+    (some sources, e.g. public rental feeds, are on by default), whatever sources the config grows."""
+    from gpuprices.config import SourcesSettings
+
+    tables = []
+    for name, field in SourcesSettings.model_fields.items():
+        key = field.alias or name
+        model = field.annotation
+        if key != keep and isinstance(model, type) and "enabled" in getattr(model, "model_fields", {}):
+            tables.append(f"[sources.{key}]\nenabled = false\n")
+    return "\n".join(tables)
 
 
 def webhook_channel(receiver_url: str, *, name: str = "ops", secret: str = SECRET) -> str:

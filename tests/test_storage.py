@@ -127,3 +127,10 @@ def test_database_is_readable_while_another_connection_writes(tmp_path: Path) ->
         assert reader.execute("SELECT COUNT(*) FROM crawls").fetchone()[0] == 1  # WAL: readers not blocked
         reader.close()
         writer.db.execute("COMMIT")
+
+
+def test_sqlite_store_implements_the_storage_interface() -> None:
+    from storage.base import Store
+
+    missing = [name for name in dir(Store) if not name.startswith("_") and not hasattr(SqliteStore, name)]
+    assert missing == []

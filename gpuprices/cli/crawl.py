@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from gpuprices.crawling import SOURCES, run_crawl
+from gpuprices.cycle import enabled_sources
 from gpuprices.exceptions import CrawlError
 
 
@@ -45,12 +46,9 @@ def crawl(app: Any, sources: tuple[str, ...], queries: tuple[str, ...], replay: 
         return
     chosen = list(sources)
     if not chosen:
-        if settings.sources.ebay_api.enabled and settings.sources.ebay_api.has_credentials:
-            chosen.append("ebay-api")
-        else:
+        chosen = enabled_sources(settings)
+        if "ebay-api" not in chosen:
             click.echo("ebay-api: skipped (set EBAY_CLIENT_ID and EBAY_CLIENT_SECRET to use eBay's API)", err=True)
-        if settings.sources.ebay.enabled:
-            chosen.append("ebay")
     if not chosen:
         raise click.UsageError("no source enabled: enable [sources.ebay] or set eBay API keys")
     useful = False

@@ -13,6 +13,7 @@ from alerts.outbox import Outbox
 from gpuprices.cli.crawl import summary_line
 from gpuprices.cycle import enabled_sources, run_cycle
 from gpuprices.daemon import Daemon, DatabaseLock, trigger_for
+from gpuprices.sources import schedule_of
 from storage.sqlite import SqliteStore
 
 
@@ -47,7 +48,7 @@ def run(app: Any, once: bool) -> None:
 def _next_run(settings: Any, source: str, last: dict[str, Any] | None, daemon: dict[str, Any] | None) -> str:
     if daemon and daemon.get("running") and daemon.get("next_runs", {}).get(source):
         return str(daemon["next_runs"][source])
-    schedule = settings.sources.ebay_api.schedule if source == "ebay-api" else settings.sources.ebay.schedule
+    schedule = schedule_of(settings, source)
     now = datetime.now(UTC)
     if schedule.cron:
         fire = trigger_for(schedule).get_next_fire_time(None, now)

@@ -1,0 +1,85 @@
+"""``gpuprices sources`` and ``gpuprices watch``: what is crawled, and the watch lists."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from gpuprices.sources import describe, source_states, watch_target
+from storage.sqlite import SqliteStore
+
+
+def _watched(store: SqliteStore) -> dict[str, list[str]]:
+    return {source: store.watches(source) for source in ("ebay-item", "product-page")}
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Human-readable lines or one JSON object per source.")
+@click.pass_obj
+def sources(app: Any, fmt: str) -> None:
+    """List the sources with their state (on/off, ready), last crawl, and what they still need."""
+    with SqliteStore(app.settings.storage.database) as store:
+        lasts = {row["source"]: row for row in store.last_crawls()}
+        states = source_states(app.settings, _watched(store))
+    for state in states:
+        row = describe(state, lasts.get(state.name))
+        if fmt == "json":
+            click.echo(json.dumps(row))
+            continue
+        flag = "ready" if state.ready else ("off" if not state.enabled else f"needs {state.needs}")
+        last = f"last crawl {row['last_crawl']} {row['last_status']} ({row['last_listings']} listings)" \
+            if row["last_crawl"] else "never crawled"
+        click.echo(f"{state.name:13} {flag:48} {state.description}; {last}")
+
+
+@click.group()
+def watch() -> None:
+    """Watch lists: eBay item pages and retailer product pages crawled on every cycle."""
+
+
+@watch.command("add")
+@click.argument("urls", nargs=-1, required=True)
+@click.pass_obj
+def watch_add(app: Any, urls: tuple[str, ...]) -> None:
+    """Watch eBay item URLs (or ids) and retailer product page URLs."""
+    with SqliteStore(app.settings.storage.database) as store:
+        for url in urls:
+            try:
+                source, target = watch_target(url)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint="URL") from None
+            added = store.add_watch(source, target)
+            click.echo(f"{source}: {'watching' if added else 'already watching'} {target}")
+
+
+@watch.command("list")
+@click.pass_obj
+def watch_list(app: Any) -> None:
+    """Show the watch lists (the config's and the ones added with `watch add`)."""
+    settings = app.settings
+    with SqliteStore(settings.storage.database) as store:
+        stored = _watched(store)
+    for source, configured in (("ebay-item", settings.sources.ebay_item.items),
+                               ("product-page", settings.sources.product_page.urls)):
+        for target in configured:
+            click.echo(f"{source}\t{target}\t(config)")
+        for target in stored[source]:
+            click.echo(f"{source}\t{target}")
+
+
+@watch.command("remove")
+@click.argument("urls", nargs=-1, required=True)
+@click.pass_obj
+def watch_remove(app: Any, urls: tuple[str, ...]) -> None:
+    """Stop watching URLs added with `watch add` (config entries are edited in the config)."""
+    with SqliteStore(app.settings.storage.database) as store:
+        for url in urls:
+            source, target = watch_target(url)
+            removed = store.remove_watch(source, target)
+            click.echo(f"{source}: {'removed' if removed else 'was not watched'} {target}")
+
+
+COMMANDS = [sources, watch]

@@ -1,0 +1,172 @@
+"""The rental item and what the three feed parsers share: exact money, per-GPU division, notes.
+
+Every price becomes US dollars per GPU-hour. Feeds that price a whole instance or offer are divided
+by its GPU count, and the note says so (``instance $98.32/h ÷ 8 GPUs``); a fractional count (AWS
+sells an eighth of an L4) is divided the same way, so the price is per *whole* GPU-hour.
+Money is ``Decimal`` from the feed's own text (CSV cells, JSON numbers read as ``Decimal``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import attrs
+
+from pipeline.rental_sku import rental_sku
+from spiders.items import PageStatus
+
+__all__ = ["FEED_KINDS", "ParsedFeed", "RENTAL_ROW_COLUMNS", "RentalOffer", "decimal_or_none", "make_offer",
+           "plain", "rental_row"]
+
+FEED_KINDS = ("skypilot", "vast", "tracker")
+ON_DEMAND = "on_demand"
+SPOT = "spot"
+_PLACES = Decimal("0.000001")  # a non-terminating quotient (3.20 / 3) is cut here; exact ones stay exact
+# Aggregators spell some providers differently from SkyPilot; one name per provider keeps the
+# index's provider count honest.
+_PROVIDER_ALIASES = {"lambdalabs": "lambda", "lambda-labs": "lambda", "lambda_labs": "lambda"}
+
+
+@attrs.define(kw_only=True)
+class RentalOffer:
+    """One rentable GPU offer (or a feed's per-provider summary), priced per GPU-hour in USD."""
+
+    provider: str
+    """Who rents it out: the cloud (``aws``, ``lambda``), ``vast``, or the tracker's provider key."""
+    sku: str | None
+    """Catalog SKU id; ``None`` for accelerators outside the catalog (kept, never indexed)."""
+    accelerator_raw: str
+    """The accelerator as the feed names it: ``H100``, ``A100-80GB``, ``H100 SXM``, ``H100_80GB_SXM5``."""
+    gpu_count: Decimal | None
+    """GPUs in the instance or offer (``0.125`` for a fractional share); ``None`` for summaries."""
+    region: str | None
+    """Region (``us-east-1``, with ``/zone`` when the feed lists zones) or location; ``None`` when not given."""
+    instance_type: str | None
+    """Instance type (``p5.48xlarge``, ``gpu_8x_h100_sxm5``) or ``offer <id>`` on vast.ai."""
+    price_usd_per_gpu_hour: Decimal
+    """The price of ``kind`` per GPU-hour: on-demand when the feed has it, else the spot price."""
+    spot_usd_per_gpu_hour: Decimal | None = None
+    """Spot / interruptible price per GPU-hour, ``None`` when the feed gives none."""
+    instance_price_usd: Decimal | None = None
+    """The feed's price for the whole instance or offer per hour (of ``kind``), before division."""
+    spot_instance_price_usd: Decimal | None = None
+    """The whole instance's spot price per hour, before division."""
+    kind: str = ON_DEMAND
+    """What ``price_usd_per_gpu_hour`` is: ``on_demand``, or ``spot`` when only a spot price exists."""
+    note: str = ""
+    """How the price was derived (``instance $98.32/h ÷ 8 GPUs``) and any SKU assumption."""
+    observed_at: datetime
+    """When the price was valid: the fetch time, or the feed's snapshot time (tracker)."""
+    feed: str
+    """Feed kind: ``skypilot``, ``vast`` or ``tracker``."""
+    feed_url: str
+    """URL (or file) the offer was read from."""
+
+
+RENTAL_ROW_COLUMNS = ("provider", "sku", "accelerator_raw", "gpu_count", "region", "instance_type", "kind",
+                      "price_usd_per_gpu_hour", "spot_usd_per_gpu_hour", "instance_price_usd",
+                      "spot_instance_price_usd", "note", "observed_at", "feed", "feed_url")
+"""Keys (in order) of :func:`rental_row`, for a CSV header."""
+
+
+@attrs.define
+class ParsedFeed:
+    """What one feed response held."""
+
+    status: PageStatus
+    offers: list[RentalOffer] = attrs.Factory(list)
+    rows: int = 0
+    """GPU rows / offers / provider summaries seen (priced or not): the page's ``cards``."""
+    reason: str = ""
+    dropped: Counter[str] = attrs.Factory(Counter)
+    """Rows seen but not usable, by reason (``no_price``, ``bad_gpu_count`` …)."""
+
+
+def plain(value: Decimal | None) -> str | None:
+    """A decimal as plain text without exponent or trailing zeros: ``8``, ``0.125``, ``2.99``."""
+    if value is None:
+        return None
+    return format(value.normalize(), "f")
+
+
+def decimal_or_none(value: Any) -> Decimal | None:
+    """A price or count from a feed (text, int or Decimal); ``None`` when empty or not a finite number."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
+    except (InvalidOperation, ValueError, TypeError):
+        return None
+    return number if number.is_finite() else None
+
+
+def per_gpu(price: Decimal, count: Decimal) -> Decimal:
+    quotient = price / count
+    # Division is exact when it terminates (23.92 / 8 = 2.99); otherwise keep six places, far below a cent.
+    return quotient if quotient.as_tuple().exponent >= -6 else quotient.quantize(_PLACES)  # type: ignore[operator]
+
+
+def _division_note(label: str, price: Decimal, count: Decimal) -> str:
+    if count == 1:
+        return f"{label} ${plain(price)}/h, 1 GPU"
+    unit = "GPU" if count < 1 else "GPUs"
+    share = " (a fractional GPU share)" if count < 1 or count != count.to_integral_value() else ""
+    return f"{label} ${plain(price)}/h ÷ {plain(count)} {unit}{share}"
+
+
+def make_offer(*, provider: str, accelerator: str, gpu_count: Decimal | None, on_demand: Decimal | None,
+               spot: Decimal | None, observed_at: datetime, feed: str, feed_url: str, region: str | None = None,
+               instance_type: str | None = None, memory_gb: float | None = None, label: str = "instance",
+               note: str = "") -> RentalOffer | None:
+    """An offer from whole-instance prices (divided by ``gpu_count``), or from per-GPU prices when
+    ``gpu_count`` is ``None``; ``None`` when there is no price at all.
+    """
+    if on_demand is None and spot is None:
+        return None
+    notes = [note] if note else []
+
+    def divided(price: Decimal | None, what: str) -> Decimal | None:
+        if price is None or gpu_count is None:
+            return price
+        notes.append(_division_note(what, price, gpu_count))
+        return per_gpu(price, gpu_count)
+
+    on_demand_gpu = divided(on_demand, label)
+    spot_gpu = divided(spot, f"spot {label}")
+    match = rental_sku(accelerator, memory_gb=memory_gb, instance_type=instance_type)
+    if match.note:
+        notes.append(match.note)
+    main = on_demand_gpu if on_demand_gpu is not None else spot_gpu
+    assert main is not None
+    return RentalOffer(
+        provider=_PROVIDER_ALIASES.get(provider.lower(), provider.lower()), sku=match.sku,
+        accelerator_raw=accelerator, gpu_count=gpu_count, region=region or None, instance_type=instance_type or None,
+        price_usd_per_gpu_hour=main, spot_usd_per_gpu_hour=spot_gpu,
+        instance_price_usd=(on_demand if on_demand is not None else spot) if gpu_count is not None else None,
+        spot_instance_price_usd=spot if gpu_count is not None else None,
+        kind=ON_DEMAND if on_demand is not None else SPOT, note="; ".join(notes), observed_at=observed_at,
+        feed=feed, feed_url=feed_url)
+
+
+def rental_row(offer: RentalOffer) -> dict[str, Any]:
+    """One flat row (keys :data:`RENTAL_ROW_COLUMNS`): decimals as plain strings, the time in ISO 8601."""
+    return {
+        "provider": offer.provider,
+        "sku": offer.sku,
+        "accelerator_raw": offer.accelerator_raw,
+        "gpu_count": plain(offer.gpu_count),
+        "region": offer.region,
+        "instance_type": offer.instance_type,
+        "kind": offer.kind,
+        "price_usd_per_gpu_hour": plain(offer.price_usd_per_gpu_hour),
+        "spot_usd_per_gpu_hour": plain(offer.spot_usd_per_gpu_hour),
+        "instance_price_usd": plain(offer.instance_price_usd),
+        "spot_instance_price_usd": plain(offer.spot_instance_price_usd),
+        "note": offer.note,
+        "observed_at": offer.observed_at.isoformat(),
+        "feed": offer.feed,
+        "feed_url": offer.feed_url,
+    }
