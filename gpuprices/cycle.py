@@ -86,7 +86,9 @@ def analyse_and_alert(settings: Settings, store: SqliteStore, crawls: Sequence[d
         catalog = load_catalog(extra=settings.catalog or None)
         today: date = now.date()
         windows = [r for r in settings.alerts.rules if r.kind == "change_pct"]
-        days = max([settings.market.history_days] + [r.window_days + 7 for r in windows])
+        # Rules read today's row, the 7-day change (≤ 14 days back) and change windows: no need for the
+        # whole history, which would make every cycle slower as the database grows.
+        days = max([15] + [r.window_days + 15 for r in windows])
         index = compute_index(store, catalog, days=days, min_samples=settings.market.min_samples, today=today)
         table = premium_table(index, today=today)
         keys = [(r.sku or "", r.side, r.condition_group, r.window_days) for r in windows]

@@ -4,6 +4,7 @@ database checks and process lookups for the fault-injection suites (``test_fault
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -161,6 +162,10 @@ def html(body: bytes, *, status: int = 200, content_type: str = "text/html; char
 
 
 # -- configuration ---------------------------------------------------------------------------------
+def toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else toml_value(key)
+
+
 def toml_value(value: Any) -> str:
     """A Python value as a TOML literal (the few types configs here need)."""
     if isinstance(value, bool):
@@ -172,7 +177,7 @@ def toml_value(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+        return "{ " + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
     raise TypeError(f"no TOML literal for {value!r}")
 
 

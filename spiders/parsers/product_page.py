@@ -284,6 +284,8 @@ def _css_listing(sel: Selector, conf: Mapping[str, Any], ctx: _Context) -> RawLi
     price = _css_text(sel, conf.get("price"))
     if price is None:
         return f"CSS price selector {conf.get('price')!r} matched nothing (or is not valid CSS)"
+    # Markup like "<strong>14,899</strong>\n<sup>.99</sup>" leaves a gap that would split the number.
+    price = re.sub(r"(?<=\d)\s+(?=[.,]\d)", "", price)
     currency = conf.get("currency")
     currency = currency if currency and re.fullmatch(r"[A-Z]{3}", currency) else _css_text(sel, currency)
     extra = {k: v for k in ("gtin", "mpn") if (v := _css_text(sel, conf.get(k)))}

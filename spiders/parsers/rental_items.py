@@ -18,8 +18,8 @@ import attrs
 from pipeline.rental_sku import rental_sku
 from spiders.items import PageStatus
 
-__all__ = ["FEED_KINDS", "ParsedFeed", "RENTAL_ROW_COLUMNS", "RentalOffer", "decimal_or_none", "make_offer",
-           "plain", "rental_row"]
+__all__ = ["FEED_KINDS", "ON_DEMAND", "RENTAL_ROW_COLUMNS", "SPOT", "ParsedFeed", "RentalOffer", "decimal_or_none",
+           "make_offer", "per_gpu", "plain", "rental_row"]
 
 FEED_KINDS = ("skypilot", "vast", "tracker")
 ON_DEMAND = "on_demand"
