@@ -11,17 +11,9 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from alerts.settings import AlertsSettings
@@ -40,6 +32,16 @@ DEFAULT_QUERIES = [
 ]
 
 _SECRET_KEYS = ("secret", "client_id", "token", "password", "api_key", "url")
+
+
+def _http_base(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value.rstrip("/")
+
+
+HttpBase = Annotated[str, AfterValidator(_http_base)]
+"""A site or API root URL (``http(s)://host[:port]``), kept without a trailing slash."""
 
 
 class _Section(BaseModel):
@@ -89,7 +91,7 @@ class EbaySearchSettings(_Section):
     """Search-result pages (``ebay`` source)."""
 
     enabled: bool = True
-    base_url: str = "https://www.ebay.com"
+    base_url: HttpBase = "https://www.ebay.com"
     queries: list[str] = Field(default_factory=lambda: list(DEFAULT_QUERIES))
     max_pages: int = Field(2, ge=1, le=50)
     include_sold: bool = True
@@ -97,19 +99,12 @@ class EbaySearchSettings(_Section):
     items_per_page: int = Field(60, ge=1, le=240)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
-
 
 class EbayApiSettings(_Section):
     """eBay Browse API (``ebay-api`` source); runs when credentials are set."""
 
     enabled: bool = True
-    base_url: str = "https://api.ebay.com"
+    base_url: HttpBase = "https://api.ebay.com"
     marketplace: str = "EBAY_US"
     queries: list[str] | None = None
     """Defaults to the search-page queries."""
@@ -122,13 +117,6 @@ class EbayApiSettings(_Section):
     category_ids: str | None = "27386"
     """Restrict to a category (27386 = Graphics/Video Cards); empty for all."""
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
 
     @property
     def has_credentials(self) -> bool:
@@ -178,17 +166,10 @@ class EbayItemSettings(_Section):
     """Watched eBay item pages (``ebay-item`` source); bare ``/itm/<id>`` pages are allowed by robots.txt."""
 
     enabled: bool = True
-    base_url: str = "https://www.ebay.com"
+    base_url: HttpBase = "https://www.ebay.com"
     items: list[str] = Field(default_factory=list)
     """Item ids or ``/itm/`` URLs (``gpuprices watch add`` adds more, stored in the database)."""
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
 
 
 class DomainSelectors(_Section):
