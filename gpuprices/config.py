@@ -31,6 +31,7 @@ DEFAULT_QUERIES = [
     "amd mi300x",
 ]
 
+_SECRET_SECTIONS = ("sources.ebay-api", "sources.ebay_api", "alerts.channels", "catalog")
 _SECRET_KEYS = ("secret", "client_id", "token", "password", "api_key", "url")
 
 
@@ -302,7 +303,11 @@ def _describe(error: dict[str, Any]) -> str:
         return f"{key}: unknown key"
     value = error.get("input")
     shown = ""
-    if not any(word in key for word in _SECRET_KEYS) and isinstance(value, str | int | float | bool):
+    # Values are echoed only where they cannot be a credential: never under the API source or the
+    # alert channels (URLs carry tokens), never for whole tables or lists.
+    sensitive = key.startswith(_SECRET_SECTIONS) or key in ("sources", "alerts") or \
+        any(word in key for word in _SECRET_KEYS)
+    if not sensitive and isinstance(value, str | int | float | bool):
         text = repr(value)
         shown = f" (got {text[:40]})"
     return f"{key}: {message}{shown}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import threading
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Context, Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import Any
 
 import attrs
@@ -119,5 +119,8 @@ class UsdConverter:
         if not amount.is_finite():
             raise ConversionError(f"amount is not a finite number: {amount!r}")
         rate, rate_date, method = self.rate(currency, on)
-        usd = (amount * rate).quantize(_CENT, rounding=ROUND_HALF_EVEN)
+        try:
+            usd = (amount * rate).quantize(_CENT, rounding=ROUND_HALF_EVEN)
+        except InvalidOperation:  # more digits than Decimal's context: no real price is that large
+            raise ConversionError(f"amount {amount} {currency} is too large to convert") from None
         return UsdConversion(amount_usd=usd, rate=rate, rate_date=rate_date, method=method)

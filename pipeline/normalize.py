@@ -18,6 +18,8 @@ from pipeline.prices import ParsedPrice, parse_price, parse_shipping
 from spiders.items import RawListing
 
 _ISO_CODE = re.compile(r"^[A-Z]{3}$")
+_IMPLAUSIBLE = Decimal("1e12")
+"""No listing costs a trillion in any currency (IDR and VND prices of servers stay far below)."""
 
 
 class DroppedListing(Exception):
@@ -60,6 +62,11 @@ class Normalizer:
                 raise DroppedListing("missing_price", f"item {raw.item_id} shows no price")
         except PriceParseError as exc:
             raise DroppedListing("unparseable_price", str(exc)) from None
+        # "$0.00 Free" parses (free shipping texts may be 0), but an item is never priced 0.
+        if price.amount <= 0:
+            raise DroppedListing("zero_price", f"item {raw.item_id} is priced {price.amount}")
+        if price.amount >= _IMPLAUSIBLE or (price.amount_max is not None and price.amount_max >= _IMPLAUSIBLE):
+            raise DroppedListing("implausible_price", f"item {raw.item_id} is priced {price.amount:.3E}")
 
         on = raw.observed_at.date()
         try:
@@ -71,6 +78,8 @@ class Normalizer:
             )
         except ConversionError as exc:
             raise DroppedListing("no_usd_rate", str(exc)) from None
+        if conversion.amount_usd <= 0:  # "IDR1", "$0.001": a real listing is worth at least a cent
+            raise DroppedListing("below_one_cent", f"item {raw.item_id}: {price.amount} {price.currency} < $0.01")
 
         bin_price = None
         if raw.bin_price_text:
@@ -139,6 +148,6 @@ def _api_price_or_zero(value: str, currency: str | None) -> tuple[Decimal, str]:
     except InvalidOperation:
         raise PriceParseError(f"API shipping value {value!r} is not a number") from None
     code = (currency or "").strip().upper()
-    if not _ISO_CODE.match(code) or not amount.is_finite() or amount < 0:
+    if not _ISO_CODE.match(code) or not amount.is_finite() or amount < 0 or amount >= _IMPLAUSIBLE:
         raise PriceParseError(f"API shipping {value!r} {currency!r} unusable")
     return amount, code

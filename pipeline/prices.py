@@ -268,6 +268,9 @@ def parse_price(
     return _parse(text, site, currency_hint, allow_zero=False)
 
 
+_COST_MARKER = re.compile(r"^\s*[+＋]")
+
+
 def parse_shipping(
     text: str | None, *, site: str | None = None, currency_hint: str | None = None
 ) -> ParsedShipping | None:
@@ -287,10 +290,15 @@ def parse_shipping(
         ccy = _token_iso(tok, currency_for_site(site), hint_ccy) if tok else None
         ccy = ccy or hint_ccy or currency_for_site(site)
         return ParsedShipping(amount=Decimal(0), currency=ccy, free=True, estimated=False, raw=text)
+    unknown = ParsedShipping(amount=None, currency=None, free=False, estimated=estimated, raw=text)
+    # "Delivery in 2-4 days" / "Lieferung bis 12. Nov": a number is a cost only next to a currency or a
+    # "+" cost marker, never a day or a date.
+    if not (_TOKEN.search(clean) or _COST_MARKER.search(clean)):
+        return unknown
     try:
         p = _parse(clean, site, currency_hint, allow_zero=True)
     except PriceParseError:  # unreadable non-free text: unknown, never 0
-        return ParsedShipping(amount=None, currency=None, free=False, estimated=estimated, raw=text)
+        return unknown
     free = p.amount == 0
     return ParsedShipping(
         amount=p.amount, currency=p.currency, free=free, estimated=estimated and not free, raw=text

@@ -2,7 +2,7 @@
 
 An offer with an on-demand and a spot price becomes two rows (``kind`` = ``on_demand`` / ``spot``),
 so the index reads one price column. Rows are append-only and deduplicated on a key of feed URL,
-provider, accelerator, region, instance type, GPU count, kind and observation time: the tracker
+provider, accelerator, SKU, region, instance type, GPU count, kind and observation time: the tracker
 feed is its whole history re-read on every crawl, and a snapshot already stored is skipped.
 """
 
@@ -48,7 +48,7 @@ def observation_rows(crawl_id: int, offer: RentalOffer) -> list[dict[str, Any]]:
     rows = []
     for kind, price, instance_price in kinds:
         count = plain(offer.gpu_count)
-        key = "|".join([offer.feed_url, offer.provider, offer.accelerator_raw, offer.region or "",
+        key = "|".join([offer.feed_url, offer.provider, offer.accelerator_raw, offer.sku or "", offer.region or "",
                         offer.instance_type or "", count or "", kind, observed])
         rows.append({
             "crawl_id": crawl_id, "observed_at": observed, "provider": offer.provider, "sku": offer.sku,

@@ -32,7 +32,6 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 # Pages of the corpus used by the fault tests (see tests/conftest.py for the corpus fixture).
 LENOVO = "ebay-search/s-card-2025-07-ebay-com-lenovo-laptop-usd.html"  # 60 listings, s-card, USD
-WARHAMMER = "ebay-search/s-item-2021-01-ebay-co-uk-warhammer-army.html"  # 61 listings, s-item, GBP, cp1252-safe
 PARDON = "ebay-blocked/pardon-our-interruption-2026-07-ebay-com.html"
 AKAMAI = "ebay-blocked/akamai-service-unavailable-2025-08.html"
 
@@ -56,7 +55,16 @@ class Truncate:
     headers: dict[str, str] = attrs.Factory(lambda: {"Content-Type": "text/html; charset=utf-8"})
 
 
-Action = Reply | Reset | Truncate
+@attrs.define
+class Gate:
+    """Hold the request until ``event`` is set (at most ``timeout`` seconds), then answer ``reply``."""
+
+    event: threading.Event
+    reply: Reply
+    timeout: float = 120.0
+
+
+Action = Reply | Reset | Truncate | Gate
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -85,6 +93,9 @@ class FaultServer:
                 parts = urlsplit(self.path)
                 headers = {key.lower(): value for key, value in self.headers.items()}
                 action = server._action(self.command, parts.path, parse_qs(parts.query), headers, body)
+                if isinstance(action, Gate):
+                    action.event.wait(action.timeout)
+                    action = action.reply
                 if isinstance(action, Reset):
                     self.close_connection = True
                     # SO_LINGER with a zero timeout: close() sends RST instead of FIN.
@@ -243,10 +254,15 @@ def env_without_secrets() -> dict[str, str]:
     return env
 
 
-def start_cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    """``python -m gpuprices ARGS`` started in the background (stdout/stderr piped)."""
-    return subprocess.Popen([sys.executable, "-m", "gpuprices", *args], cwd=cwd, env=env_without_secrets(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def start_cli(*args: str, cwd: Path, log: Path | None = None) -> subprocess.Popen[str]:
+    """``python -m gpuprices ARGS`` started in the background; output piped, or into ``log`` (a daemon that
+    runs for a while must not block on a full pipe nobody reads)."""
+    if log is None:
+        return subprocess.Popen([sys.executable, "-m", "gpuprices", *args], cwd=cwd, env=env_without_secrets(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with log.open("w") as handle:
+        return subprocess.Popen([sys.executable, "-m", "gpuprices", *args], cwd=cwd, env=env_without_secrets(),
+                                stdout=handle, stderr=subprocess.STDOUT, text=True)
 
 
 # -- checks ----------------------------------------------------------------------------------------
@@ -264,6 +280,17 @@ def assert_no_invented_prices(db: Path) -> None:
     assert query(db, BAD_LISTING_PRICE_SQL)[0]["n"] == 0
     orphans = query(db, "SELECT COUNT(*) AS n FROM observations WHERE title IS NULL OR TRIM(title) = ''")
     assert orphans[0]["n"] == 0
+
+
+def latest_crawl(db: Path) -> dict[str, Any] | None:
+    """The newest ``crawls`` row, or None while the database or its tables do not exist yet."""
+    if not db.exists():
+        return None
+    try:
+        rows = query(db, "SELECT * FROM crawls ORDER BY id DESC LIMIT 1")
+    except sqlite3.OperationalError:
+        return None
+    return rows[0] if rows else None
 
 
 def only_crawl(db: Path) -> dict[str, Any]:
@@ -323,7 +350,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: floa
 
 
 def stop(process: subprocess.Popen[str], timeout: float = 30.0) -> tuple[str, str]:
-    """SIGTERM (then SIGKILL) a process we started; its output."""
+    """SIGTERM (then SIGKILL) a process we started; its piped output (empty when it went to a file)."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
     try:
@@ -331,7 +358,7 @@ def stop(process: subprocess.Popen[str], timeout: float = 30.0) -> tuple[str, st
     except subprocess.TimeoutExpired:
         process.kill()
         out, err = process.communicate()
-    return out, err
+    return out or "", err or ""
 
 
 @contextmanager

@@ -159,6 +159,14 @@ def test_out_of_stock_keeps_the_price() -> None:
     assert Normalizer().normalize(raw).price == Decimal("24999.00")
 
 
+@pytest.mark.parametrize("message", ["This item is out of stock.", "Sorry, this item is sold out.",
+                                     "Dieser Artikel ist ausverkauft."])
+def test_out_of_stock_banner_is_not_an_ended_listing(message: str) -> None:
+    status = f'<div data-testid="d-statusmessage"><span>{message}</span></div>'
+    raw = _listing(_page(_price("x-bin-price", "US $9.00")).replace("<body>", "<body>" + status))
+    assert raw.availability == "out_of_stock" and not raw.ended and not raw.sold and raw.sold_at_text is None
+
+
 def test_bot_check_snippet_is_blocked() -> None:
     page = _parse("<html><head><title>Security Measure</title></head><body>"
                   "<iframe src='/splashui/captcha?ap=1'></iframe></body></html>")

@@ -5,8 +5,10 @@ invented or zero price in the database."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
+import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,7 +45,7 @@ from tests.webhook_receiver import WebhookReceiver
 LEGO = "ebay-search/s-card-2026-04-ebay-de-lego-nan-eur.html"  # 60 listings, 41 titles with ä/ö/ü/ß/®
 
 
-def _crawl(config: Path, tmp_path: Path, timeout: float = 120):  # type: ignore[no-untyped-def]
+def _crawl(config: Path, tmp_path: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return run_cli("--config", str(config), "crawl", "--source", "ebay", cwd=tmp_path, timeout=timeout)
 
 
@@ -123,8 +125,9 @@ def test_connection_reset_is_retried_then_the_page_fails(tmp_path: Path) -> None
     page = pages_of(db, crawl["id"])[0]
     assert page["status"] == "failed" and page["http_status"] is None
     assert re.search(r"connection|lost|reset", page["reason"], re.IGNORECASE), page["reason"]
-    assert not health_of(db, crawl).healthy
+    assert "crawl failed" in health_of(db, crawl).summary
     assert not has_traceback(done.stderr)
+    assert_no_invented_prices(db)
 
 
 def test_reset_once_then_success_recovers(tmp_path: Path, corpus: Path) -> None:
@@ -133,8 +136,11 @@ def test_reset_once_then_success_recovers(tmp_path: Path, corpus: Path) -> None:
         attempts = len(site.seen(SEARCH_PATH))
     assert done.returncode == 0, done.stderr
     assert attempts == 2
-    crawl = only_crawl(tmp_path / "prices.db")
+    db = tmp_path / "prices.db"
+    crawl = only_crawl(db)
     assert (crawl["status"], crawl["listings"], crawl["failed_pages"]) == ("ok", 60, 0)
+    assert health_of(db, crawl).healthy
+    assert_no_invented_prices(db)
 
 
 def test_read_timeout_fails_the_page_with_a_timeout_reason(tmp_path: Path, corpus: Path) -> None:
@@ -152,7 +158,8 @@ def test_read_timeout_fails_the_page_with_a_timeout_reason(tmp_path: Path, corpu
     assert (crawl["status"], crawl["failed_pages"], crawl["listings"]) == ("failed", 1, 0)
     page = pages_of(db, crawl["id"])[0]
     assert page["status"] == "failed" and re.search(r"time", page["reason"], re.IGNORECASE), page["reason"]
-    assert not health_of(db, crawl).healthy
+    assert "crawl failed" in health_of(db, crawl).summary
+    assert_no_invented_prices(db)
 
 
 @pytest.mark.parametrize("cut", [0.5, 0.999])
@@ -172,6 +179,7 @@ def test_truncated_body_never_yields_a_listing_without_a_price(tmp_path: Path, c
         assert attempts == 2
         assert crawl["status"] == "failed" and crawl["listings"] == 0
         assert re.search(r"loss|ResponseFailed|Content-Length|Connection", pages[0]["reason"], re.I)
+        assert "crawl failed" in health_of(db, crawl).summary
     else:  # parsed partially: only complete cards, each with its price
         assert crawl["listings"] <= 60
     assert_no_invented_prices(db)
@@ -207,7 +215,25 @@ def test_akamai_503_is_blocked_and_not_retried(tmp_path: Path, corpus: Path) -> 
     assert (crawl["status"], crawl["blocked_pages"]) == ("blocked", 1)
     page = pages_of(db, crawl["id"])[0]
     assert page["status"] == "blocked" and page["http_status"] == 503 and "Akamai" in page["reason"]
-    assert not health_of(db, crawl).healthy
+    assert "1 of 1 pages blocked" in health_of(db, crawl).summary
+    assert_no_invented_prices(db)
+
+
+def test_retry_after_beyond_the_limit_is_not_waited_for(tmp_path: Path) -> None:
+    """A site asking for an hour's pause is not hammered: no retry, the page is reported as a refusal."""
+    busy = html(b"<html><body>Too many requests</body></html>", status=429, headers={"Retry-After": "3600"})
+    with search_site(busy) as site:
+        started = time.monotonic()
+        done = _crawl(crawl_config(tmp_path, site.url, crawl={"retry_times": 3, "max_retry_after": 5}), tmp_path)
+        elapsed = time.monotonic() - started
+        attempts = len(site.seen(SEARCH_PATH))
+    assert done.returncode == 1
+    assert attempts == 1 and elapsed < 30
+    db = tmp_path / "prices.db"
+    crawl = only_crawl(db)
+    page = pages_of(db, crawl["id"])[0]
+    assert page["status"] == "blocked" and page["http_status"] == 429
+    assert crawl["status"] == "blocked" and not health_of(db, crawl).healthy
 
 
 # -- layout faults ---------------------------------------------------------------------------------
@@ -232,6 +258,7 @@ def test_changed_markup_is_a_layout_change_with_a_health_alert(tmp_path: Path, c
     assert len(alerts) == 1 and "layout change" in str(alerts[0]["title"])
     assert "layout change" in health_of(db, crawl).summary
     assert query(db, "SELECT COUNT(*) AS n FROM observations")[0]["n"] == 0
+    assert "market alerts muted" in done.stdout
 
 
 def test_lost_price_markup_stores_no_listing(tmp_path: Path, corpus: Path) -> None:
@@ -306,6 +333,7 @@ def test_non_utf8_page_is_parsed_without_mojibake(tmp_path: Path, corpus: Path, 
     assert not [t for t in titles if "\ufffd" in t or "Ã" in t], "mojibake in titles"
     assert titles <= expected
     assert sum(1 for t in titles if re.search("[äöüß®]", t)) >= 30
+    assert health_of(db, crawl).healthy
     assert_no_invented_prices(db)
 
 
@@ -335,6 +363,7 @@ def test_20_mb_page_is_parsed_in_bounded_time(tmp_path: Path, corpus: Path, kind
     crawl = only_crawl(db)
     assert (crawl["status"], crawl["listings"]) == ("ok", 60)
     assert pages_of(db, crawl["id"])[0]["cards"] == 60
+    assert health_of(db, crawl).healthy
     assert_no_invented_prices(db)
 
 
@@ -359,8 +388,6 @@ def test_sigkill_of_the_crawl_child_mid_write_is_recorded_and_recoverable(tmp_pa
 
             wait_for(storing, timeout=60, interval=0.02)
             stored_pages = len(query(db, "SELECT id FROM pages"))
-            import os
-
             os.kill(child, signal.SIGKILL)
             out, err = parent.communicate(timeout=60)
         finally:

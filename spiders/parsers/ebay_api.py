@@ -21,6 +21,7 @@ from gpuprices.exceptions import ParseError
 from spiders.items import ListingType, PageStatus, RawListing
 
 _JSON_FENCE = re.compile(r"```json\s*\n(.*?)\n```", re.DOTALL)
+_ITEM_ID = re.compile(r"[0-9]{6,19}")
 _PY_ASSIGNMENT = re.compile(r"^\s*[A-Za-z_]\w*\s*=\s*", re.MULTILINE)
 
 
@@ -63,6 +64,11 @@ def load_api_payload(text: str) -> Any:
     raise ParseError("not an API response: no JSON object, ```json block or Python literal found")
 
 
+def _list(value: Any) -> list[Any]:
+    """A JSON array, or nothing: a field of the wrong type is ignored, never a crash."""
+    return value if isinstance(value, list) else []
+
+
 def _amount(block: Any) -> tuple[str | None, str | None]:
     if isinstance(block, dict) and block.get("value") is not None:
         return str(block["value"]), (str(block["currency"]) if block.get("currency") else None)
@@ -73,6 +79,8 @@ def _ids(summary: dict[str, Any]) -> tuple[str | None, str | None]:
     """``v1|285373475507|587268924382`` → (``285373475507``, ``587268924382``); variation 0 means none."""
     parts = str(summary.get("itemId") or "").split("|")
     legacy = summary.get("legacyItemId") or (parts[1] if len(parts) >= 2 else None)
+    if legacy is not None and not _ITEM_ID.fullmatch(str(legacy)):
+        legacy = parts[1] if len(parts) >= 2 and _ITEM_ID.fullmatch(parts[1]) else None
     variation = parts[2] if len(parts) >= 3 and parts[2] not in ("", "0") else None
     return (str(legacy) if legacy else None), variation
 
@@ -80,7 +88,10 @@ def _ids(summary: dict[str, Any]) -> tuple[str | None, str | None]:
 def _canonical_url(web_url: Any, item_id: str, variation_id: str | None) -> str | None:
     if not isinstance(web_url, str) or not web_url:
         return None
-    parts = urlsplit(web_url)
+    try:
+        parts = urlsplit(web_url)
+    except ValueError:  # a malformed URL loses the link, not the listing
+        return None
     query = f"var={variation_id}" if variation_id else ""
     return urlunsplit((parts.scheme, parts.netloc, f"/itm/{item_id}", query, ""))
 
@@ -99,7 +110,7 @@ def _shipping(summary: dict[str, Any]) -> tuple[str | None, str | None, str | No
     """Cheapest fixed shipping option; CALCULATED/pickup-only stays unknown (never 0)."""
     best: tuple[str, str | None] | None = None
     kinds = []
-    for option in summary.get("shippingOptions") or []:
+    for option in _list(summary.get("shippingOptions")):
         if not isinstance(option, dict):
             continue
         kinds.append(str(option.get("shippingCostType") or ""))
@@ -125,7 +136,7 @@ def parse_summary(summary: dict[str, Any], *, site: str, observed_at: datetime, 
     if not item_id or not title:
         return None
     price_value, currency = _amount(summary.get("price"))
-    options = tuple(str(o) for o in summary.get("buyingOptions") or ())
+    options = tuple(str(o) for o in _list(summary.get("buyingOptions")))
     shipping_value, shipping_currency, shipping_kind = _shipping(summary)
     seller: dict[str, Any] = summary["seller"] if isinstance(summary.get("seller"), dict) else {}
     location: dict[str, Any] = summary["itemLocation"] if isinstance(summary.get("itemLocation"), dict) else {}
@@ -176,7 +187,7 @@ def _summaries(payload: Any) -> tuple[list[Any], dict[str, Any]]:
             message = first.get("message") if isinstance(first, dict) else None
             raise ParseError(f"eBay API error: {message or 'unknown error'}")
         if "itemSummaries" in payload:
-            return list(payload["itemSummaries"] or []), payload
+            return _list(payload["itemSummaries"]), payload
         if "total" in payload and "href" in payload:  # a search with no results has no itemSummaries
             return [], payload
         if "itemId" in payload:  # a single getItem response

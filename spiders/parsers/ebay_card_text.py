@@ -138,7 +138,7 @@ def parse_feedback(text: str) -> int | None:
         except ValueError:
             return None
     digits = raw.replace(",", "").replace(".", "")
-    return int(digits) if digits.isdigit() else None
+    return int(digits) if digits.isascii() and digits.isdigit() else None
 
 
 def parse_seller(text: str) -> tuple[str, int | None, str] | None:

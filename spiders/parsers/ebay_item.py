@@ -40,7 +40,6 @@ def _has_class(name: str) -> str:
 # Document-wide queries name the element first (see spiders.parsers.ebay_search): cheap on 700 KB pages.
 _ITEM_NUMBER = etree.XPath(f"//div[{_has_class('ux-layout-section__textual-display--itemId')}]"
                            f" | //span[{_has_class('ux-layout-section__textual-display--itemId')}]")
-_ITEM_NUMBER_TEXT = etree.XPath("//span[contains(., 'item number') or contains(., 'Artikelnr')]")
 _CANONICAL = etree.XPath("//link[@rel='canonical']/@href")
 _TITLE = etree.XPath(f"//h1[{_has_class('x-item-title__mainTitle')}] | //h1[@id='itemTitle']")
 _BID_BLOCK = etree.XPath(f"//div[{_has_class('x-bid-price')}]")
@@ -71,7 +70,7 @@ _TITLE_TAG = etree.XPath("string((//title)[1])")
 _HIDDEN_TAGS = frozenset({"script", "style", "button", "svg", "noscript"})
 _HIDDEN_CLASSES = ("clipped", "tooltip__overlay", "infotip", "ux-bubble-help", "x-item-title__seeOriginalTitle",
                    "x-price-primary__orBestOffer")
-_ITM_ID = re.compile(r"/itm/(?:[^/?#]+/)?(\d{9,15})(?:[/?#]|$)")
+_ITM_ID = re.compile(r"/itm/(?:[^/?#]+/)?([0-9]{9,15})(?:[/?#]|$)")  # [0-9]: \d is any Unicode digit
 _DIGITS = re.compile(r"\b(\d{9,15})\b")
 _APPROX_USD = re.compile(r"US\s?\$\s?(\d[\d,]*(?:\.\d+)?)")
 _FEEDBACK = re.compile(r"^\(\s*(\d[\d.,\u00a0 ]*[KkMm]?)\s*\)$")
@@ -79,7 +78,8 @@ _PERCENT = re.compile(r"(\d{1,3}(?:[.,]\d+)?)\s*%")
 _LOCATION = re.compile(
     r"^(?:Located in|Item location|Standort|Artikelstandort|Situé à|Lieu où se trouve l['’]objet|Si trova a"
     r"|Ubicado en|Ubicación del artículo|Locatie)\s*:\s*(?P<place>\S.*)$", re.IGNORECASE)
-_SOLD = re.compile(r"\bsold on\b|\bitem sold\b|wurde verkauft|verkauft am|a été vendu|è stato venduto|se vendió",
+# "sold on <date>", never a bare "sold": "This item is sold out" is a stock state, not a sale.
+_SOLD = re.compile(r"\bsold on\b|wurde verkauft|verkauft am|a été vendu|è stato venduto|se vendió",
                    re.IGNORECASE)
 _ENDED = re.compile(r"listing (?:has |was )?ended|ended on|bidding (?:has )?ended|auction (?:has )?ended"
                     r"|wurde beendet|ist beendet|est terminée|è terminata|ha finalizado", re.IGNORECASE)
@@ -126,7 +126,7 @@ def _visible(el: Any) -> str:
 def item_id_from(text: str) -> str | None:
     """The numeric id of an item id or any ``/itm/`` URL (``/itm/<slug>/<id>`` too)."""
     text = text.strip()
-    if text.isdigit() and 9 <= len(text) <= 15:
+    if re.fullmatch(r"[0-9]{9,15}", text):
         return text
     m = _ITM_ID.search(text)
     return m.group(1) if m else None
@@ -209,10 +209,7 @@ def _item_id(root: Any, canonical: str | None, url: str) -> str | None:
         m = _DIGITS.search(_visible(el))
         if m:
             return m.group(1)
-    found = item_id_from(canonical or "") or item_id_from(url)
-    if found:
-        return found
-    return next((m.group(1) for el in _ITEM_NUMBER_TEXT(root) if (m := _DIGITS.search(_visible(el)))), None)
+    return item_id_from(canonical or "") or item_id_from(url)
 
 
 def _format(listing: RawListing, root: Any, bid_block: list[Any], bin_block: list[Any], primary: Any) -> None:

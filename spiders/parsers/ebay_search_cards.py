@@ -32,7 +32,9 @@ _STRING = etree.XPath("string()")
 _TEXT_NODES = etree.XPath(".//text()", smart_strings=False)
 
 # /itm/123456789012 and the 2021 form /itm/Some-Title-Slug/123456789012.
-_ITM_ID = re.compile(r"/itm/(?:[^/?#]+/)?(\d{9,19})(?=[/?#]|$)")
+# [0-9], not \d: \d also matches full-width and Arabic-Indic digits, which are no eBay id.
+_ITM_ID = re.compile(r"/itm/(?:[^/?#]+/)?([0-9]{9,19})(?=[/?#]|$)")
+_LISTING_ID = re.compile(r"[0-9]{9,19}")
 _TEMPLATE_TITLE = "Shop on eBay"
 # Direct children of a title or timer that hold no title text: visually hidden helper text
 # ("Opens in a new window or tab", "Time left"), the s-card "New Listing" badge and sponsored
@@ -117,7 +119,7 @@ def read_s_card(card: Any) -> CardParts:
     """Parts of a ``li.s-card`` (mid-2025 on)."""
     p = CardParts()
     lid = card.get("data-listingid") or ""
-    if lid.isdigit():
+    if _LISTING_ID.fullmatch(lid):
         p.item_id = lid
     else:
         for href in _SC_LINK(card):

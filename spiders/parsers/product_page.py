@@ -45,12 +45,10 @@ _FALLBACK_TITLE = etree.XPath("string((//meta[@property='og:title']/@content | /
 _WS = re.compile(r"\s+")
 
 # schema.org ItemAvailability (last URL segment, lower case) → our states.
-_SCHEMA_AVAILABILITY = {
-    "instock": "in_stock", "instoreonly": "in_stock", "onlineonly": "in_stock",
-    "outofstock": "out_of_stock", "soldout": "out_of_stock",
-    "preorder": "preorder", "presale": "preorder", "backorder": "preorder",
-    "limitedavailability": "limited", "discontinued": "discontinued",
-}
+_SCHEMA_AVAILABILITY = {"instock": "in_stock", "instoreonly": "in_stock", "onlineonly": "in_stock",
+                        "outofstock": "out_of_stock", "soldout": "out_of_stock", "preorder": "preorder",
+                        "presale": "preorder", "backorder": "preorder", "limitedavailability": "limited",
+                        "discontinued": "discontinued"}
 # Shop texts, checked in this order: "not in stock" must not read as "in stock".
 _TEXT_AVAILABILITY = (
     ("out_of_stock", re.compile(r"out of stock|sold out|not (?:in stock|available)|unavailable|ausverkauft"
@@ -79,6 +77,8 @@ class _Context:
     page_url: str
     canonical: str
     observed_at: datetime
+    title: str
+    """og:title, h1 or <title>: for a Product without a name."""
 
 
 # --- small value readers (schema.org values are str, number, dict or list) ----------------------------
@@ -203,13 +203,13 @@ def offer_price(offer: Mapping[str, Any]) -> tuple[str | None, str | None, str |
     return None, single, currency  # "1.299,00", "$1,299", "Call for price": the normalizer decides
 
 
-def _first(nodes: Iterable[Mapping[str, Any]], keys: Iterable[str]) -> str | None:
-    keys = tuple(keys)
+def _first(nodes: Iterable[Mapping[str, Any]], keys: tuple[str, ...]) -> str | None:
     return next((t for node in nodes for key in keys if (t := text_of(node.get(key)))), None)
 
 
 def _structured_listings(products: list[dict[str, Any]], ctx: _Context) -> Iterator[RawListing]:
     unnamed = 0
+    seen: set[tuple[str, str | None]] = set()  # pages often repeat their Product block
     for product in products:
         offers = offers_of(product)
         if not offers:
@@ -221,6 +221,10 @@ def _structured_listings(products: list[dict[str, Any]], ctx: _Context) -> Itera
             unnamed += 1
         labels = _variation_labels(offers)
         for index, offer in enumerate(offers):
+            variation = labels[index] if labels else None
+            if (key, variation) in seen:
+                continue
+            seen.add((key, variation))
             value, text, currency = offer_price(offer)
             extra = {k: v for k, v in (
                 ("sku", _first([offer, product], ("sku",))), ("gtin", _first([offer, product], _GTIN_KEYS)),
@@ -236,8 +240,8 @@ def _structured_listings(products: list[dict[str, Any]], ctx: _Context) -> Itera
             offer_url = text_of(offer.get("url"))
             yield RawListing(
                 source=SOURCE, site=ctx.site, item_id=f"{ctx.site}:{key}",
-                variation_id=labels[index] if labels else None,
-                title=text_of(product.get("name")) or "",
+                variation_id=variation,
+                title=text_of(product.get("name")) or ctx.title,
                 url=urljoin(ctx.page_url, offer_url) if offer_url else ctx.canonical,
                 price_value=value, price_text=text, currency_raw=currency,
                 shipping_value=text_of(rate.get("value")) if isinstance(rate, dict) else None,
@@ -294,7 +298,7 @@ def _css_listing(sel: Selector, conf: Mapping[str, Any], ctx: _Context) -> RawLi
     if availability_raw and availability is None:
         extra["availability_raw"] = availability_raw
     key = extra.get("gtin") or extra.get("mpn") or _url_key(ctx.canonical)
-    title = _css_text(sel, conf.get("title")) or text_of(_FALLBACK_TITLE(sel.root)) or ""
+    title = _css_text(sel, conf.get("title")) or ctx.title
     return RawListing(source=SOURCE, site=ctx.site, item_id=f"{ctx.site}:{key}", title=title, url=ctx.canonical,
                       price_text=price, currency_raw=currency, availability=availability,
                       observed_at=ctx.observed_at, page_url=ctx.page_url, extra=extra)
@@ -319,7 +323,8 @@ def parse_product_selector(sel: Selector, *, url: str, observed_at: datetime,
     canonical = next((urljoin(url, c) for c in _CANONICAL(root) if c.strip()), url.split("#")[0])
     host = (urlsplit(url).hostname or urlsplit(canonical).hostname or "").lower()
     site = host[4:] if host.startswith("www.") else host
-    ctx = _Context(site=site, page_url=url, canonical=canonical, observed_at=observed_at)
+    ctx = _Context(site=site, page_url=url, canonical=canonical, observed_at=observed_at,
+                   title=text_of(_FALLBACK_TITLE(root)) or "")
     conf: Any = next((c for h in (host, site, f"www.{site}") if (c := (selectors or {}).get(h)) is not None), None)
     if conf is not None and not isinstance(conf, Mapping):  # a DomainSelectors model passed directly
         conf = conf.model_dump()
@@ -329,7 +334,7 @@ def parse_product_selector(sel: Selector, *, url: str, observed_at: datetime,
     if not any(offers_of(p) for p in products):
         micro = extruct.extract(root, base_url=url, syntaxes=["microdata"], uniform=True, errors="ignore")
         products, method = find_products(micro.get("microdata", [])) or products, "microdata"
-    listings = list(_dedupe(_structured_listings(products, ctx)))
+    listings = list(_structured_listings(products, ctx))
     priced = any(li.price_value or li.price_text for li in listings)
     if listings and (priced or conf is None):
         return ProductPage(listings=listings, method=method)
@@ -349,11 +354,3 @@ def parse_product_selector(sel: Selector, *, url: str, observed_at: datetime,
     return ProductPage(status=PageStatus.LAYOUT_CHANGE,
                        reason=f"{what} on {host or url} and no CSS selectors configured for it")
 
-
-def _dedupe(listings: Iterable[RawListing]) -> Iterator[RawListing]:
-    """Pages often repeat their Product block; one listing per (item, variation)."""
-    seen: set[tuple[str, str | None]] = set()
-    for listing in listings:
-        if (listing.item_id, listing.variation_id) not in seen:
-            seen.add((listing.item_id, listing.variation_id))
-            yield listing
