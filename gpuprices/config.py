@@ -13,7 +13,16 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from alerts.settings import AlertsSettings
@@ -35,14 +44,22 @@ _SECRET_SECTIONS = ("sources.ebay-api", "sources.ebay_api", "alerts.channels", "
 _SECRET_KEYS = ("secret", "client_id", "token", "password", "api_key", "url")
 
 
-def _http_base(value: str) -> str:
+def _http_url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://")
-    return value.rstrip("/")
+    return value
+
+
+def _http_base(value: str) -> str:
+    return _http_url(value).rstrip("/")
 
 
 HttpBase = Annotated[str, AfterValidator(_http_base)]
 """A site or API root URL (``http(s)://host[:port]``), kept without a trailing slash."""
+
+
+HttpUrlText = Annotated[str, AfterValidator(_http_url)]
+"""A page or feed URL, kept exactly as written."""
 
 
 class _Section(BaseModel):
@@ -85,6 +102,18 @@ class ScheduleSettings(_Section):
     interval_minutes: int = Field(180, ge=1)
     cron: str | None = None
     """Five-field crontab expression (UTC), e.g. ``"0 */3 * * *"``; overrides the interval."""
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(value, timezone="UTC")
+            except ValueError as exc:
+                raise ValueError(f"not a valid crontab expression: {exc}") from None
+        return value
     jitter_seconds: int = Field(600, ge=0)
 
 
@@ -189,7 +218,7 @@ class ProductPageSettings(_Section):
     """Retailer product pages (``product-page`` source): JSON-LD/microdata offers, CSS fallback."""
 
     enabled: bool = True
-    urls: list[str] = Field(default_factory=list)
+    urls: list[HttpUrlText] = Field(default_factory=list)
     selectors: dict[str, DomainSelectors] = Field(default_factory=dict)
     """Per-domain CSS fallback, keyed by host (``www.example-shop.com``)."""
     schedule: ScheduleSettings = Field(default_factory=_daily)
@@ -199,7 +228,7 @@ class RentalFeed(_Section):
     """One public, key-less rental price feed."""
 
     kind: Literal["skypilot", "vast", "tracker"]
-    url: str
+    url: HttpUrlText
     cloud: str | None = None
     """Provider name for a SkyPilot catalog (``aws``, ``lambda`` …); read from the URL when omitted."""
 

@@ -51,7 +51,10 @@ class DatabaseLock:
         self._handle: IO[str] | None = None
 
     def acquire(self) -> None:
-        handle = self.path.open("a+")
+        try:
+            handle = self.path.open("a+")
+        except OSError as exc:
+            raise StorageError(f"cannot create the lock file {self.path}: {exc.strerror or exc}") from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -60,10 +63,13 @@ class DatabaseLock:
             handle.close()
             raise DaemonLockedError(f"another gpuprices daemon (pid {owner}) is already running for "
                                     f"{self.path.with_suffix('')}") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+        except OSError:
+            pass  # the pid is only informative; the lock itself is held
         self._handle = handle
 
     def release(self) -> None:

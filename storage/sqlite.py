@@ -374,9 +374,18 @@ class _Transaction:
             try:
                 self.conn.execute("COMMIT")
             except sqlite3.Error as error:
-                self.conn.execute("ROLLBACK")
+                self._rollback()
                 raise StorageError(f"cannot write to the database: {error}") from None
         else:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             if isinstance(exc, sqlite3.Error):
                 raise StorageError(f"cannot write to the database: {exc}") from None
+
+    def _rollback(self) -> None:
+        # SQLite rolls back by itself after some failures (SQLITE_FULL, SQLITE_IOERR): a second
+        # ROLLBACK would raise and hide the real cause.
+        if self.conn.in_transaction:
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
