@@ -8,7 +8,9 @@ as one :class:`~gpuprices.exceptions.ConfigError` line that names the key.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -23,7 +25,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from alerts.settings import AlertsSettings
 from gpuprices.exceptions import ConfigError
@@ -342,6 +344,19 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{key}: {message}{shown}"
 
 
+def _bad_env_json(message: str) -> str:
+    """The environment variable behind a pydantic-settings parse error (its name, never its value)."""
+    match = re.search(r'field "(\w+)"', message)
+    prefix = f"GPUPRICES_{match.group(1).upper()}" if match else "GPUPRICES_"
+    for name, value in sorted(os.environ.items()):
+        if name.upper().startswith(prefix):
+            try:
+                json.loads(value)
+            except ValueError:
+                return name
+    return prefix + "…"
+
+
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     """Read the configuration from ``path`` (or ``$GPUPRICES_CONFIG``) over the defaults."""
     if path is None:
@@ -362,6 +377,9 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
             raise ConfigError(f"config file {file} is not valid TOML: {exc}") from None
     try:
         return Settings(**data)
+    except SettingsError as exc:  # an environment variable holding a list or table that is not JSON
+        raise ConfigError(f"config error in environment: {_bad_env_json(str(exc))} is not valid JSON (lists and "
+                          f'tables need JSON, e.g. GPUPRICES_SOURCES__EBAY__QUERIES=\'["nvidia h100"]\')') from None
     except ValidationError as exc:
         errors = exc.errors()
         first = _describe(dict(errors[0]))

@@ -13,7 +13,9 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import deferred_from_coro
 
+from gpuprices.exceptions import StorageError
 from pipeline.storing import crawl_status
 from spiders.items import PageReport
 from spiders.parsers.rental_items import RentalOffer
@@ -35,6 +37,7 @@ class RentalStoragePipeline:
         self.batch_size = batch_size
         self.buffer: list[RentalOffer] = []
         self.store: SqliteStore | None = None
+        self.storage_error: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RentalStoragePipeline:
@@ -51,6 +54,15 @@ class RentalStoragePipeline:
         self.store = SqliteStore(self.database)
 
     def process_item(self, item: Any) -> Any:
+        if self.store is None or self.storage_error:
+            return item  # storage already failed: the crawl is closing
+        try:
+            self._process(item)
+        except StorageError as exc:
+            self._storage_failed(exc)
+        return item
+
+    def _process(self, item: Any) -> None:
         assert self.store is not None
         stats = self.crawler.stats
         if isinstance(item, PageReport):
@@ -63,7 +75,18 @@ class RentalStoragePipeline:
                 stats.inc_value("gpuprices/rental_offers")
             if len(self.buffer) >= self.batch_size:
                 self.flush()
-        return item
+
+    def _storage_failed(self, exc: StorageError) -> None:
+        """One line, then stop the crawl: fetching feeds that cannot be stored helps nobody."""
+        if not self.storage_error:
+            self.storage_error = str(exc)
+            logger.error("crawl stopped: %s", exc)
+            try:
+                engine = self.crawler.engine
+            except RuntimeError:  # no engine outside a running crawl (direct use, tests): nothing to stop
+                return
+            if engine is not None and engine.spider is not None:
+                deferred_from_coro(engine.close_spider_async(reason="storage error"))
 
     def flush(self) -> None:
         if self.buffer and self.store is not None:
@@ -71,8 +94,11 @@ class RentalStoragePipeline:
             self.buffer = []
 
     def close_spider(self) -> None:
-        if self.store is not None:
-            self.flush()
+        if self.store is not None and not self.storage_error:
+            try:
+                self.flush()
+            except StorageError as exc:
+                self._storage_failed(exc)
 
     def _dropped(self) -> dict[str, int]:
         # The spider counts rows its parsers could not use in the stats (items are only usable offers).
@@ -85,12 +111,26 @@ class RentalStoragePipeline:
         if self.store is None:
             return
         try:
+            if self.storage_error:
+                self._finish_failed(self.storage_error)
+                return
             self.flush()
             pages = self.store.page_statuses(self.crawl_id)
             offers = int(self.store.crawl(self.crawl_id)["listings"] or 0)
             error = None if reason in (None, "finished") else f"spider closed: {reason}"
             status = crawl_status(pages, offers, error)
             self.store.finish_crawl(self.crawl_id, status, dropped=self._dropped(), error=error)
+        except StorageError as exc:
+            logger.error("crawl not closed cleanly: %s", exc)
+            self._finish_failed(str(exc))
         finally:
             self.store.close()
             self.store = None
+
+    def _finish_failed(self, error: str) -> None:
+        """Record the crawl as failed with the storage error, if the database still takes one write."""
+        assert self.store is not None
+        try:
+            self.store.finish_crawl(self.crawl_id, "failed", dropped=self._dropped(), error=error)
+        except StorageError:
+            logger.error("crawl %s left running: the parent marks it failed", self.crawl_id)

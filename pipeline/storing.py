@@ -6,6 +6,7 @@ raises ``NotConfigured`` (a bare ``scrapy crawl`` then just yields items).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter
 from typing import Any
@@ -13,7 +14,9 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import deferred_from_coro
 
+from gpuprices.exceptions import StorageError
 from pipeline.enrich import Enricher
 from pipeline.listing import NormalizedListing
 from pipeline.normalize import DroppedListing, Normalizer
@@ -57,6 +60,7 @@ class StoragePipeline:
         self.dropped: Counter[str] = Counter()
         self.buffer: list[NormalizedListing] = []
         self.store: SqliteStore | None = None
+        self.storage_error: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
@@ -73,6 +77,24 @@ class StoragePipeline:
         self.store = SqliteStore(self.database)
 
     def process_item(self, item: Any) -> Any:
+        if self.store is None or self.storage_error:
+            return item  # storage already failed: the crawl is closing
+        try:
+            self._process(item)
+        except StorageError as exc:
+            self._storage_failed(exc)
+        return item
+
+    def _storage_failed(self, exc: StorageError) -> None:
+        """One line, then stop the crawl: fetching pages that cannot be stored helps nobody."""
+        if not self.storage_error:
+            self.storage_error = str(exc)
+            logger.error("crawl stopped: %s", exc)
+            engine = self.crawler.engine
+            if engine is not None and engine.spider is not None:
+                deferred_from_coro(engine.close_spider_async(reason="storage error"))
+
+    def _process(self, item: Any) -> None:
         assert self.store is not None
         stats = self.crawler.stats
         if isinstance(item, PageReport):
@@ -87,13 +109,12 @@ class StoragePipeline:
                 logger.info("dropped %s %s: %s", item.source, item.item_id, exc.detail)
                 if stats is not None:
                     stats.inc_value(f"gpuprices/dropped/{exc.reason}")
-                return item
+                return
             self.buffer.append(self.enricher.enrich(listing))
             if stats is not None:
                 stats.inc_value("gpuprices/listings")
             if len(self.buffer) >= self.batch_size:
                 self.flush()
-        return item
 
     def flush(self) -> None:
         if self.buffer and self.store is not None:
@@ -101,14 +122,20 @@ class StoragePipeline:
             self.buffer = []
 
     def close_spider(self) -> None:
-        if self.store is not None:
-            self.flush()
+        if self.store is not None and not self.storage_error:
+            try:
+                self.flush()
+            except StorageError as exc:
+                self._storage_failed(exc)
 
     def spider_closed(self, reason: str) -> None:
         """Quarantine pass over the crawl, then its status and totals."""
         if self.store is None:
             return
         try:
+            if self.storage_error:
+                self._finish_failed(self.storage_error)
+                return
             self.flush()
             self.enricher.quarantine_crawl(self.store, self.crawl_id)
             pages = self.store.page_statuses(self.crawl_id)
@@ -119,6 +146,16 @@ class StoragePipeline:
             calls = self.crawler.stats.get_value("gpuprices/api_calls", 0) if self.crawler.stats else 0
             if calls:
                 self.store.add_api_calls(self.crawler.spider.name if self.crawler.spider else "?", int(calls))
+        except StorageError as exc:
+            logger.error("crawl not closed cleanly: %s", exc)
+            self._finish_failed(str(exc))
         finally:
             self.store.close()
             self.store = None
+
+    def _finish_failed(self, error: str) -> None:
+        """Record the crawl as failed with the storage error, if the database still takes one write."""
+        assert self.store is not None
+        # If even this write fails, the parent records the crawl as failed when it finds it still running.
+        with contextlib.suppress(StorageError):
+            self.store.finish_crawl(self.crawl_id, "failed", dropped=dict(self.dropped), error=error)

@@ -30,6 +30,11 @@ def search_url(base_url: str, query: str, *, page: int = 1, sold: bool = False, 
     return f"{base_url.rstrip('/')}/sch/i.html?{urlencode(params)}"
 
 
+def _complete_html(body: bytes) -> bool:
+    """A whole HTML document ends with ``</html>`` (eBay's within its last few KB)."""
+    return b"</html>" in body[-16384:].lower()
+
+
 class EbaySearchSpider(GpupricesSpider):
     name = "ebay"
     robots_hint = " (eBay asks automated clients to use its API: configure the ebay-api source instead)"
@@ -71,6 +76,13 @@ class EbaySearchSpider(GpupricesSpider):
             reason = f"not a text page ({content_type.decode(errors='replace')})"
             yield PageReport(url=response.url, status=PageStatus.LAYOUT_CHANGE, reason=reason,
                              http_status=response.status)
+            return
+        if "partial" in response.flags or not _complete_html(response.body):
+            # The connection closed before the page ended: the last card may carry a cut price
+            # ("$22" of "$229.99"). Nothing from such a page is stored.
+            reason = "truncated response: the page ends before </html>"
+            self.logger.error("failed: %s: %s", response.url, reason)
+            yield PageReport(url=response.url, status=PageStatus.FAILED, reason=reason, http_status=response.status)
             return
         result = parse_search_selector(response.selector, url=response.url, site=self.site,
                                        observed_at=utc_now(), query=query, sold_view=sold,

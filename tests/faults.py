@@ -47,10 +47,11 @@ class Reset:
 
 @attrs.define
 class Truncate:
-    """Answer ``status`` with ``Content-Length: declared`` but send only ``body`` and close."""
+    """Answer ``status`` with ``Content-Length: declared`` but send only ``body`` and close; with ``declared=None``
+    no Content-Length at all (``Connection: close`` delimits the body, so the client cannot tell it was cut)."""
 
     body: bytes
-    declared: int
+    declared: int | None
     status: int = 200
     headers: dict[str, str] = attrs.Factory(lambda: {"Content-Type": "text/html; charset=utf-8"})
 
@@ -107,7 +108,10 @@ class FaultServer:
                     self.send_response(action.status)
                     for key, value in action.headers.items():
                         self.send_header(key, value)
-                    self.send_header("Content-Length", str(action.declared))
+                    if action.declared is None:
+                        self.send_header("Connection", "close")
+                    else:
+                        self.send_header("Content-Length", str(action.declared))
                     self.end_headers()
                     self.wfile.write(action.body)
                     self.wfile.flush()

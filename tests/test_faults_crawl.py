@@ -185,6 +185,23 @@ def test_truncated_body_never_yields_a_listing_without_a_price(tmp_path: Path, c
     assert_no_invented_prices(db)
 
 
+def test_body_cut_without_content_length_stores_no_truncated_price(tmp_path: Path, corpus: Path) -> None:
+    """An HTTP/1.0-style answer (no Content-Length, the connection closing ends it) cut inside a card's price."""
+    page = (corpus / LENOVO).read_bytes()
+    price = list(re.finditer(rb"s-card__price[^>]*>(\$[\d,]+\.\d\d)<", page))[20]
+    cut = page[: price.start(1) + 3]  # "...s-card__price">$22" of "$229.99"
+    with search_site(Truncate(cut, declared=None)) as site:
+        done = _crawl(crawl_config(tmp_path, site.url), tmp_path)
+    assert done.returncode in (0, 1) and not has_traceback(done.stderr)
+    truth = {listing.item_id: listing.price_text for listing in parse_search_page(
+        page, url="http://127.0.0.1/sch/i.html", site="127.0.0.1", observed_at=datetime.now(UTC)).listings}
+    db = tmp_path / "prices.db"
+    stored = query(db, "SELECT l.item_id, o.price_text FROM observations o JOIN listings l ON l.id = o.listing_id")
+    wrong = [row for row in stored if truth.get(row["item_id"]) != row["price_text"]]
+    assert wrong == [], f"prices cut by the truncation were stored: {wrong}"
+    assert_no_invented_prices(db)
+
+
 # -- block pages -----------------------------------------------------------------------------------
 def test_bot_check_page_is_blocked_and_alerts_the_operator(tmp_path: Path, corpus: Path) -> None:
     with search_site(html((corpus / PARDON).read_bytes())) as site, WebhookReceiver(SECRET) as receiver:

@@ -179,10 +179,8 @@ def test_full_disk_before_a_crawl_is_one_line_and_harmless(tmp_path: Path, corpu
         assert_no_invented_prices(db)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: storage/sqlite.py _Transaction.__exit__ issues ROLLBACK after SQLite "
-                   "already rolled back a failed COMMIT (SQLITE_FULL): 'cannot rollback - no transaction is active' "
-                   "escapes as a raw sqlite3.OperationalError (traceback in the crawl child, the cause 'disk is "
-                   "full' is lost, the crawl ends 'crawl process ended without a result' or with a bogus failed page)")
+
+
 def test_disk_filling_up_during_a_crawl_is_reported_in_one_line(tmp_path: Path, corpus: Path) -> None:
     with tmpfs(tmp_path / "disk", "4M") as disk, search_site(html((corpus / LENOVO).read_bytes())) as site:
         db = disk / "prices.db"
@@ -196,13 +194,10 @@ def test_disk_filling_up_during_a_crawl_is_reported_in_one_line(tmp_path: Path, 
         assert crawls[-1]["status"] == "failed" and crawls[-1]["finished_at"]
         assert done.returncode != 0
         assert not has_traceback(done.stderr), done.stderr[-3000:]
-        assert "full" in done.stdout + done.stderr + (crawls[-1]["error"] or "")
+        assert "full" in done.stdout + (crawls[-1]["error"] or "")  # the summary line says why
         assert_no_invented_prices(db)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: gpuprices/daemon.py DatabaseLock.acquire lets OSError escape "
-                   "(<db>.lock cannot be opened or written: EISDIR, EACCES, EROFS, ENOSPC): `run --once` and `run` die "
-                   "with a traceback and exit 1 instead of one 'gpuprices: ...' line")
 @pytest.mark.parametrize("command", [("run", "--once"), ("run",)], ids=["run-once", "daemon"])
 def test_unusable_lock_file_is_one_line(tmp_path: Path, corpus: Path, command: tuple[str, ...]) -> None:
     with search_site(html((corpus / LENOVO).read_bytes())) as site:
@@ -503,16 +498,8 @@ def _check_config_error(case: ConfigCase, code: int, err: str) -> None:
 GENERATED = _generated_cases()
 SPECIAL = _special_cases()
 
-# Cases the product gets wrong today (see the report): accepted silently, or reported without the key.
-_CRON_BUG = ("BUG: gpuprices/config.py ScheduleSettings.cron is not validated when the config is loaded: crawl, "
-             "export, run --once accept it; status/run fail later naming only 'schedule.cron', not the source")
-_URL_BUG = ("BUG: gpuprices/config.py {where} is not validated (no http(s) check like the base_url fields): a bad URL "
-            "is accepted and only fails at crawl time")
-KNOWN_BUGS: dict[str, str] = {
-    **{c.id: _CRON_BUG for c in GENERATED + SPECIAL if c.id.startswith("bad-cron")},
-    "bad-url:sources.product-page.urls": _URL_BUG.format(where="ProductPageSettings.urls"),
-    "bad-url:sources.rental.feeds.0.url": _URL_BUG.format(where="RentalFeed.url"),
-}
+# Cases the product gets wrong today (id → "BUG: ..."); empty since cron and URL validation at load were fixed.
+KNOWN_BUGS: dict[str, str] = {}
 
 
 def _params(cases: list[ConfigCase]) -> list[Any]:
@@ -545,9 +532,6 @@ def test_malformed_config_is_one_line_naming_the_key(case: ConfigCase, tmp_path:
     _check_config_error(case, code, err)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: gpuprices/config.py load_settings catches only pydantic's "
-                   "ValidationError; an environment value that is not JSON for a list/table field raises "
-                   "pydantic_settings.SettingsError: traceback, exit 1, the variable not named")
 @pytest.mark.parametrize("case", _env_json_cases(), ids=lambda c: c.id)
 def test_malformed_environment_value_is_one_line(case: ConfigCase, tmp_path: Path) -> None:
     config = write_config(tmp_path / "config.toml", _toml(_base_config()))

@@ -230,6 +230,34 @@ def test_rental_index_of_the_corpus_last_day(tmp_path: Path, corpus: Path) -> No
                       "min_usd_per_gpu_hour": "1.00"}]
 
 
+def test_pipeline_closes_the_crawl_and_fails_it_on_a_storage_error(tmp_path: Path) -> None:
+    from scrapy.utils.test import get_crawler
+
+    from pipeline.rental_storing import RentalStoragePipeline
+    from spiders.items import PageReport
+    from spiders.rental import RentalSpider
+
+    database = tmp_path / "p.db"
+    with SqliteStore(database) as store:
+        good, bad = store.start_crawl("rental"), store.start_crawl("rental")
+    for crawl_id, offers in ((good, _market(NOW)), (bad, [])):
+        crawler = get_crawler(RentalSpider, {"GPUPRICES_DATABASE": str(database), "GPUPRICES_CRAWL_ID": crawl_id})
+        pipeline = RentalStoragePipeline.from_crawler(crawler)
+        pipeline.open_spider()
+        pipeline.process_item(PageReport(url="u", status=PageStatus.OK, listings=len(offers)))
+        for offer in offers:
+            pipeline.process_item(offer)
+        if crawl_id == bad:  # the table is gone: the batch cannot be written
+            assert pipeline.store is not None
+            pipeline.store.db.execute("DROP TABLE rental_observations")
+            pipeline.process_item(_market(NOW)[0])
+            pipeline.close_spider()
+        pipeline.spider_closed("finished")
+    rows = {r["id"]: r for r in query(database, "SELECT id, status, listings, error FROM crawls")}
+    assert (rows[good]["status"], rows[good]["listings"]) == ("ok", 10)
+    assert rows[bad]["status"] == "failed" and "rental_observations" in rows[bad]["error"]
+
+
 # -- rent vs buy --------------------------------------------------------------------------------
 def test_breakeven_formula_on_hand_computed_numbers() -> None:
     assert residual_fraction(SETTINGS.residual_curve, 24) == pytest.approx(0.4)
