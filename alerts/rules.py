@@ -118,6 +118,25 @@ class RuleEvaluator:
                                    f"{rule.window_days} days (limit {limit:.1f}%)",
                                    {**context, "change_pct": round(change, 2), "window_days": rule.window_days})
 
+    def breakeven_rules(self, table: Iterable[dict[str, Any]]) -> Iterator[Firing]:
+        """Rent vs buy: fires when the months until buying beats renting drop below the rule's limit."""
+        rows = {r["sku"]: r for r in table}
+        for rule in self.rules:
+            if rule.kind != "breakeven_below" or rule.months is None:
+                continue
+            row = rows.get(rule.sku or "")
+            if row is None or row.get("months") is None:  # no prices today, or renting always cheaper
+                continue
+            value = float(row["months"])
+            if self._advance(rule, f"{rule.sku}|breakeven", value,
+                             Threshold(rule.months, "below", rule.months * rule.hysteresis)):
+                yield self._firing(rule, f"{rule.sku}|breakeven",
+                                   f"{rule.sku}: buying beats renting after {value:.1f} months "
+                                   f"(limit {rule.months:g})",
+                                   {"sku": rule.sku, "months": round(value, 2), "threshold": rule.months,
+                                    "purchase_usd": row.get("purchase_usd"),
+                                    "rental_usd_per_gpu_hour": row.get("rental_usd_per_gpu_hour")})
+
     def new_listing_rules(self, crawl_ids: Sequence[int]) -> Iterator[Firing]:
         for rule in self.rules:
             if rule.kind != "new_listing_below" or rule.unit_price_usd is None or not rule.sku:

@@ -24,7 +24,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 ChannelKind = Literal["webhook", "slack", "discord", "apprise"]
-RuleKind = Literal["premium_above", "premium_below", "price_cross", "new_listing_below", "change_pct", "health"]
+RuleKind = Literal["premium_above", "premium_below", "price_cross", "new_listing_below", "change_pct", "health",
+                   "breakeven_below"]
 Side = Literal["asking", "sold"]
 ConditionGroup = Literal["new", "used", "all"]
 
@@ -74,6 +75,8 @@ class RuleSettings(_Strict):
     change_pct: float | None = None
     """change_pct: fires when the median moved more than this many percent over ``window_days``."""
     window_days: int = Field(7, ge=1, le=365)
+    months: float | None = Field(None, gt=0)
+    """breakeven_below: fires when buying beats renting within this many months."""
     source: str | None = None
     """health: only this source (default: every source)."""
     hysteresis: float = Field(0.02, ge=0)
@@ -91,7 +94,7 @@ class RuleSettings(_Strict):
     def _needs(self) -> RuleSettings:
         needed = {
             "premium_above": "premium", "premium_below": "premium", "price_cross": "price_usd",
-            "new_listing_below": "unit_price_usd", "change_pct": "change_pct",
+            "new_listing_below": "unit_price_usd", "change_pct": "change_pct", "breakeven_below": "months",
         }.get(self.kind)
         if needed and getattr(self, needed) is None:
             raise ValueError(f"{self.kind} rules need {needed}")

@@ -20,6 +20,7 @@ from gpuprices.crawling import run_crawl
 from gpuprices.exceptions import CrawlError
 from gpuprices.sources import runnable_sources
 from market import compute_index, premium_table
+from market.breakeven import breakeven_table
 from pipeline.classify import load_catalog
 from storage.sqlite import SqliteStore
 
@@ -93,6 +94,9 @@ def analyse_and_alert(settings: Settings, store: SqliteStore, crawls: Sequence[d
         table = premium_table(index, today=today)
         keys = [(r.sku or "", r.side, r.condition_group, r.window_days) for r in windows]
         firings.extend(evaluator.index_rules(table, median_changes(index, keys)))
+        if any(r.kind == "breakeven_below" for r in settings.alerts.rules):
+            firings.extend(evaluator.breakeven_rules(breakeven_table(store, catalog, settings.breakeven,
+                                                                     today=today)))
     if settings.alerts.channels:
         outbox = Outbox(store, settings.alerts)
         for firing in firings:

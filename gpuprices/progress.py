@@ -44,7 +44,7 @@ class ProgressExtension:
         if isinstance(item, PageReport):
             self.pages += 1
             self.blocked += item.status.value == "blocked"
-        elif isinstance(item, RawListing):
+        elif isinstance(item, RawListing) or hasattr(item, "price_usd_per_gpu_hour"):  # listings, rental offers
             self.listings += 1
         if self.status is not None:
             self.status.update(self._text())

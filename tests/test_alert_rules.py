@@ -182,3 +182,16 @@ def test_health_alert_fires_once_until_recovery(store: SqliteStore) -> None:
     assert list(RuleEvaluator(store, [], ["ops"], T0 + timedelta(hours=6)).health_rules([good])) == []
     again = list(RuleEvaluator(store, [], ["ops"], T0 + timedelta(days=2)).health_rules([bad]))
     assert len(again) == 1 and "blocked" in again[0].alert.title
+
+
+def test_breakeven_rule_fires_when_buying_beats_renting_sooner(store: SqliteStore) -> None:
+    rule = RuleSettings(name="buy-now", kind="breakeven_below", sku="h100-80gb-sxm5", months=18, hysteresis=0.1)
+    rows = [{"sku": "h100-80gb-sxm5", "months": 20.0, "purchase_usd": "24000.00", "rental_usd_per_gpu_hour": "2.20"}]
+    assert list(RuleEvaluator(store, [rule], [], T0).breakeven_rules(rows)) == []
+    rows[0]["months"] = 15.5
+    fired = list(RuleEvaluator(store, [rule], [], T0 + timedelta(days=1)).breakeven_rules(rows))
+    assert len(fired) == 1 and fired[0].alert.payload["months"] == 15.5
+    rows[0]["months"] = 18.5  # inside the band (18 + 1.8): stays fired
+    assert list(RuleEvaluator(store, [rule], [], T0 + timedelta(days=3)).breakeven_rules(rows)) == []
+    rows[0]["months"] = None  # "never": no value, no change
+    assert list(RuleEvaluator(store, [rule], [], T0 + timedelta(days=4)).breakeven_rules(rows)) == []

@@ -11,11 +11,12 @@ from typing import Any
 import click
 
 from gpuprices.cli.output import format_option, write_rows
-from gpuprices.exceptions import BlockedPageError
+from gpuprices.exceptions import BlockedPageError, ParseError
 from gpuprices.parsing import PARSE_SOURCES, FileParser
 from pipeline.enrich import Enricher
 from pipeline.listing import ROW_COLUMNS, listing_row
 from spiders.items import PageStatus
+from spiders.parsers.rental import RENTAL_PARSE_SOURCES, RENTAL_ROW_COLUMNS, parse_rental_file, rental_row
 
 
 def _observed(value: str | None) -> datetime | None:
@@ -29,8 +30,9 @@ def _observed(value: str | None) -> datetime | None:
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--source", type=click.Choice(PARSE_SOURCES), default=None,
-              help="What the files are; default: JSON → ebay-api, HTML → ebay.")
+@click.option("--source", type=click.Choice([*PARSE_SOURCES, *RENTAL_PARSE_SOURCES]), default=None,
+              help="What the files are; default: JSON → ebay-api, an eBay item page → ebay-item, other HTML → "
+              "ebay. Retailer pages need product-page; rental feeds need rental-skypilot|vast|tracker.")
 @click.option("--site", default=None, help="eBay site of the pages (ebay.de, ebay.co.uk …) for currency "
               "and number hints; default: read from the page.")
 @click.option("--date", "observed", default=None, help="Observation date (YYYY-MM-DD) used for the USD rate; "
@@ -39,10 +41,13 @@ def _observed(value: str | None) -> datetime | None:
 @click.pass_obj
 def parse(app: Any, files: tuple[Path, ...], source: str | None, site: str | None, observed: str | None,
           fmt: str) -> None:
-    """Parse saved search pages or API responses; one row per listing, no database.
+    """Parse saved pages, API responses or rental feeds; one row per listing (or rental offer), no database.
 
     A blocked page prints one line on stderr and the exit code is 3.
     """
+    if source in RENTAL_PARSE_SOURCES:
+        _parse_rentals(files, source, _observed(observed), fmt)
+        return
     options = {"catalog": app.settings.catalog} if app.config_path else None
     parser = FileParser(Enricher.from_settings(options))
     when = _observed(observed)
@@ -67,6 +72,27 @@ def parse(app: Any, files: tuple[Path, ...], source: str | None, site: str | Non
 
     write_rows(rows(), fmt, sys.stdout, columns=ROW_COLUMNS if fmt == "csv" else None)
     blocked, failed = problems["blocked"], problems["failed"]
+    if blocked:
+        raise click.exceptions.Exit(3)
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+def _parse_rentals(files: tuple[Path, ...], source: str, when: datetime | None, fmt: str) -> None:
+    """Rental feeds: one row per offer (USD per GPU-hour and how it was derived)."""
+    blocked = failed = False
+    offers = []
+    for path in files:
+        try:
+            offers.extend(parse_rental_file(path, source, observed_at=when))
+        except BlockedPageError as exc:
+            click.echo(f"gpuprices: {path}: {exc}", err=True)
+            blocked = True
+        except ParseError as exc:
+            click.echo(f"gpuprices: {path}: {exc}", err=True)
+            failed = True
+    write_rows((rental_row(offer) for offer in offers), fmt, sys.stdout,
+               columns=RENTAL_ROW_COLUMNS if fmt == "csv" else None)
     if blocked:
         raise click.exceptions.Exit(3)
     if failed:
