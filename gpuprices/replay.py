@@ -15,10 +15,10 @@ from typing import Any
 import attrs
 
 from gpuprices.exceptions import CrawlError, ParseError
+from pipeline.crawl_pipeline import crawl_status
 from pipeline.enrich import Enricher
 from pipeline.listing import NormalizedListing
 from pipeline.normalize import Normalizer
-from pipeline.storing import crawl_status
 from spiders.base import site_of
 from spiders.blocks import detect_block
 from spiders.items import PageReport, PageStatus, RawListing
