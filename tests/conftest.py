@@ -16,6 +16,15 @@ def corpus_root() -> Path | None:
     return root if root.is_dir() else None
 
 
+def corpus_site(name: str) -> str:
+    """The eBay site a corpus page was saved from, as its file name says."""
+    if "ebay-de" in name:
+        return "ebay.de"
+    if "ebay-co-uk" in name:
+        return "ebay.co.uk"
+    return "ebay.com"
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     """Path of the corpus; tests that need it skip when it is absent (a user's clone).

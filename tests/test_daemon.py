@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -132,12 +133,21 @@ def _wait_for(predicate, timeout: float = 90.0) -> None:  # type: ignore[no-unty
     raise AssertionError("condition not reached in time")
 
 
-def _start_daemon(config: Path, cwd: Path) -> subprocess.Popen[str]:
+@contextlib.contextmanager
+def _daemon(config: Path, cwd: Path, *, api_keys: bool = True) -> Iterator[subprocess.Popen[str]]:
+    """``gpuprices run`` in a subprocess, killed at the end if a test left it running."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("EBAY_")}
-    env.update(API_ENV)
+    if api_keys:
+        env.update(API_ENV)
     env["PYTHONPATH"] = str(ROOT)
-    return subprocess.Popen([sys.executable, "-m", "gpuprices", "--config", str(config), "run"], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    daemon = subprocess.Popen([sys.executable, "-m", "gpuprices", "--config", str(config), "run"], cwd=cwd, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        yield daemon
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
 
 
 def _integrity(db: Path) -> str:
@@ -152,8 +162,7 @@ def test_daemon_cycle_lock_and_clean_sigterm(tmp_path: Path, corpus: Path, marke
     db = tmp_path / "prices.db"
     with WebhookReceiver(SECRET) as receiver:
         config = _config(tmp_path, market, receiver.url)
-        daemon = _start_daemon(config, tmp_path)
-        try:
+        with _daemon(config, tmp_path) as daemon:
             _wait_for(lambda: db.exists() and len(query(db, "SELECT id FROM crawls WHERE status != 'running'")) == 2)
             _wait_for(lambda: len(receiver.accepted) == len(_cheap_h100s(corpus)))
             second = run_cli("--config", str(config), "run", cwd=tmp_path, env=API_ENV, timeout=60)
@@ -163,9 +172,6 @@ def test_daemon_cycle_lock_and_clean_sigterm(tmp_path: Path, corpus: Path, marke
             assert "daemon: running" in status.stdout
             daemon.send_signal(signal.SIGTERM)
             assert daemon.wait(timeout=60) == 0
-        finally:
-            if daemon.poll() is None:
-                daemon.kill()
     assert _integrity(db) == "ok"
     assert query(db, "SELECT COUNT(*) AS n FROM crawls WHERE status = 'running'")[0]["n"] == 0
     assert "daemon: not running" in run_cli("--config", str(config), "status", cwd=tmp_path).stdout
@@ -178,17 +184,10 @@ def test_sigterm_mid_crawl_leaves_a_consistent_database(tmp_path: Path, corpus: 
         slow.route("/sch/i.html", Reply((corpus / "ebay-search/s-card-2025-07-ebay-com-lenovo-laptop-usd.html")
                                         .read_bytes(), delay=4.0))
         config = _config(tmp_path, slow, receiver.url, extra="")
-        env_free = {k: v for k, v in os.environ.items() if not k.startswith("EBAY_")}
-        env_free["PYTHONPATH"] = str(ROOT)
-        daemon = subprocess.Popen([sys.executable, "-m", "gpuprices", "--config", str(config), "run"], cwd=tmp_path,
-                                  env=env_free, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
+        with _daemon(config, tmp_path, api_keys=False) as daemon:
             _wait_for(lambda: any(r.path == "/sch/i.html" for r in slow.requests))
             daemon.send_signal(signal.SIGTERM)
             assert daemon.wait(timeout=60) == 0
-        finally:
-            if daemon.poll() is None:
-                daemon.kill()
     assert _integrity(db) == "ok"
     crawls = query(db, "SELECT status, finished_at FROM crawls")
     assert crawls and all(c["status"] != "running" and c["finished_at"] for c in crawls)

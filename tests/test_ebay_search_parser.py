@@ -18,6 +18,7 @@ from spiders.blocks import detect_block
 from spiders.items import ListingType, PageStatus, RawListing
 from spiders.parsers import ebay_card_text as tx
 from spiders.parsers.ebay_search import SearchPage, parse_search_page, parse_search_selector
+from tests.conftest import corpus_site
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -40,17 +41,11 @@ BLOCKED = {
 WARHAMMER, SHIRTS, LENOVO, BLURAY, NIKE, LEGO, POKEMON, COMPLETED, JA_SOLD = PAGES
 
 
-def _site(name: str) -> str:
-    if "ebay-de" in name:
-        return "ebay.de"
-    if "ebay-co-uk" in name:
-        return "ebay.co.uk"
-    return "ebay.com"
 
 
 @functools.cache
 def _parse(root: Path, name: str) -> SearchPage:
-    site = _site(name)
+    site = corpus_site(name)
     return parse_search_page(
         (root / name).read_bytes(),
         url=f"https://www.{site}/sch/i.html?_nkw=test",
@@ -90,7 +85,7 @@ def test_page_listing_count_and_invariants(corpus: Path, name: str) -> None:
     assert page.dropped == {}
     ids = [li.item_id for li in page.listings]
     assert len(ids) == len(set(ids)), "an item id is duplicated within the page"
-    host = f"www.{_site(name)}"
+    host = f"www.{corpus_site(name)}"
     for li in page.listings:
         assert li.item_id.isdigit() and len(li.item_id) >= 9
         assert li.url == f"https://{host}/itm/{li.item_id}"
@@ -98,7 +93,7 @@ def test_page_listing_count_and_invariants(corpus: Path, name: str) -> None:
         assert li.title != "Shop on eBay" and li.item_id not in ("123456", "2500219655424533")
         assert li.price_text is not None
         assert li.price_text != "$20.00" or li.title != "Shop on eBay"
-        assert li.source == "ebay" and li.site == _site(name) and li.observed_at == NOW
+        assert li.source == "ebay" and li.site == corpus_site(name) and li.observed_at == NOW
         assert li.query == "test" and li.page_url and li.listing_type is not None
         assert not re.search(r"Opens in a new window|Fenster oder Tab|新しいウィンドウ", li.title)
         assert not re.match(r"(?i)new listing|sponsored", li.title)

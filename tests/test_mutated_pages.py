@@ -26,6 +26,7 @@ from pipeline.normalize import DroppedListing, Normalizer
 from spiders.items import PageStatus, RawListing
 from spiders.parsers.ebay_api import load_api_payload, parse_api_response
 from spiders.parsers.ebay_search import SearchPage, parse_search_page
+from tests.conftest import corpus_site
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 NORMALIZER = Normalizer()
@@ -61,12 +62,6 @@ _PRICE_CLASS = re.compile(r"(?:^|\s)s-(?:card|item)__price(?:\s|$)")
 _DIGITS_ONLY = re.compile(r"[0-9]+")
 
 
-def _site(name: str) -> str:
-    if "ebay-de" in name:
-        return "ebay.de"
-    if "ebay-co-uk" in name:
-        return "ebay.co.uk"
-    return "ebay.com"
 
 
 @functools.cache
@@ -237,7 +232,7 @@ def test_mutated_search_page(corpus: Path, name: str, kind: str) -> None:
     rng = random.Random(seed)
     html = MUTATIONS[kind](_page_bytes(corpus, name), rng)
     as_text = rng.random() < 0.5  # the parser takes str (Scrapy) and bytes (saved files)
-    site = _site(name)
+    site = corpus_site(name)
     page = parse_search_page(
         html.decode("utf-8", errors="replace") if as_text else html,
         url=f"https://www.{site}/sch/i.html?_nkw=test", site=site, observed_at=NOW, query="test",
@@ -259,10 +254,10 @@ def test_mutations_really_change_the_outcome(corpus: Path) -> None:
     changed = 0
     for name in PAGES[:3]:
         original = parse_search_page(_page_bytes(corpus, name), url="https://www.ebay.com/sch/i.html",
-                                     site=_site(name), observed_at=NOW)
+                                     site=corpus_site(name), observed_at=NOW)
         for kind in ("drop", "junk", "truncate"):
             mutated = parse_search_page(MUTATIONS[kind](_page_bytes(corpus, name), random.Random(f"{name}:{kind}")),
-                                        url="https://www.ebay.com/sch/i.html", site=_site(name), observed_at=NOW)
+                                        url="https://www.ebay.com/sch/i.html", site=corpus_site(name), observed_at=NOW)
             before = [(li.item_id, li.price_text) for li in original.listings]
             after = [(li.item_id, li.price_text) for li in mutated.listings]
             changed += before != after
