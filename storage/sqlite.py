@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -385,7 +386,5 @@ class _Transaction:
         # SQLite rolls back by itself after some failures (SQLITE_FULL, SQLITE_IOERR): a second
         # ROLLBACK would raise and hide the real cause.
         if self.conn.in_transaction:
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
