@@ -23,7 +23,9 @@ from spiders.base import site_of
 from spiders.blocks import detect_block
 from spiders.items import PageReport, PageStatus, RawListing
 from spiders.parsers.ebay_api import parse_api_response
+from spiders.parsers.ebay_item import parse_item_page
 from spiders.parsers.ebay_search import parse_search_page
+from spiders.parsers.product_page import parse_product_page
 from storage.archive import ArchivedPage, archived_pages, latest_archived_crawl
 from storage.sqlite import SqliteStore
 
@@ -49,7 +51,24 @@ def _ebay_api(page: ArchivedPage) -> Parsed:
                        reason=result.reason, http_status=page.status), result.listings)
 
 
-PARSERS: dict[str, Callable[[ArchivedPage], Parsed]] = {"ebay": _ebay_search, "ebay-api": _ebay_api}
+def _ebay_item(page: ArchivedPage) -> Parsed:
+    result = parse_item_page(page.body, url=page.url, site=page.meta.get("site") or site_of(page.url),
+                             observed_at=page.fetched_at, http_status=page.status)
+    listings = [result.listing] if result.listing is not None else []
+    return (PageReport(url=page.url, status=result.status, listings=len(listings), cards=len(listings),
+                       reason=result.reason, http_status=page.status), listings)
+
+
+def _product_page(page: ArchivedPage) -> Parsed:
+    result = parse_product_page(page.body, url=page.url, observed_at=page.fetched_at,
+                                selectors=page.meta.get("selectors"), http_status=page.status)
+    return (PageReport(url=page.url, status=result.status, listings=len(result.listings),
+                       cards=len(result.listings), reason=result.reason, http_status=page.status), result.listings)
+
+
+PARSERS: dict[str, Callable[[ArchivedPage], Parsed]] = {
+    "ebay": _ebay_search, "ebay-api": _ebay_api, "ebay-item": _ebay_item, "product-page": _product_page}
+"""Archived sources that can be re-parsed (rental feeds are re-fetched: they are small and public)."""
 
 
 def parse_archived(page: ArchivedPage) -> Parsed:

@@ -43,6 +43,9 @@ class ArchiveMiddleware:
         site = getattr(spider, "site", None) or getattr(spider, "marketplace", None)
         if site:
             meta["site"] = site  # the parsers' currency/locale hint, as the crawl used it
+        selectors = getattr(spider, "selectors", None)
+        if selectors:
+            meta["selectors"] = selectors  # product pages: the CSS fallback the crawl used
         content_type = response.headers.get(b"Content-Type")
         try:
             archive_page(self.store, crawl_id=self.crawl_id,

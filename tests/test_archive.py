@@ -84,3 +84,23 @@ def test_replay_without_archive_says_so(tmp_path: Path) -> None:
     config = write_config(tmp_path / "c.toml", fast_crawl_config(tmp_path / "p.db"))
     done = run_cli("--config", str(config), "crawl", "--replay", "--source", "ebay", cwd=tmp_path)
     assert done.returncode == 1 and "nothing archived" in done.stderr
+
+
+def test_item_pages_are_archived_and_reparsed(tmp_path: Path, corpus: Path) -> None:
+    page = (corpus / "ebay-item/itm-226771798286-rtx-5090-fe-2025-06-ebay-com.html").read_bytes()
+    with LocalServer() as server:
+        server.route("/robots.txt", Reply(b"User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"}))
+        server.route("/itm/226771798286", Reply(page))
+        config = write_config(tmp_path / "c.toml", fast_crawl_config(tmp_path / "p.db") + f"""
+[sources.ebay-item]
+base_url = "{server.url}"
+items = ["226771798286"]
+""")
+        assert run_cli("--config", str(config), "crawl", "--source", "ebay-item", cwd=tmp_path).returncode == 0
+    db = tmp_path / "p.db"
+    assert query(db, "SELECT source, status FROM raw_pages") == [{"source": "ebay-item", "status": 200}]
+    done = run_cli("--config", str(config), "reparse", "--source", "ebay-item", cwd=tmp_path)
+    assert "re-parsed 1 archived pages: 1 listings" in done.stdout, done.stderr
+    replayed = run_cli("--config", str(config), "crawl", "--replay", "--source", "ebay-item", cwd=tmp_path)
+    assert replayed.returncode == 0 and "ebay-item: ok" in replayed.stdout
+    assert query(db, "SELECT price, currency FROM listings") == [{"price": "3500.00", "currency": "EUR"}]

@@ -42,7 +42,7 @@ def crawl(app: Any, sources: tuple[str, ...], queries: tuple[str, ...], replay: 
     """
     settings = app.settings
     if replay:
-        _replay(settings, list(sources) or ["ebay-api", "ebay"])
+        _replay(settings, list(sources) or ["ebay-api", "ebay", "ebay-item", "product-page"])
         return
     chosen = list(sources)
     if not chosen:
@@ -65,7 +65,7 @@ def crawl(app: Any, sources: tuple[str, ...], queries: tuple[str, ...], replay: 
 
 
 def _replay(settings: Any, sources: list[str]) -> None:
-    from gpuprices.replay import replay
+    from gpuprices.replay import PARSERS, replay
     from pipeline.enrich import Enricher
     from storage.archive import latest_archived_crawl
     from storage.sqlite import SqliteStore
@@ -74,6 +74,10 @@ def _replay(settings: Any, sources: list[str]) -> None:
     useful = False
     with SqliteStore(settings.storage.database) as store:
         for source in sources:
+            if source not in PARSERS:
+                click.echo(f"{source}: cannot be replayed (its feeds are re-fetched, not archived for replay)",
+                           err=True)
+                continue
             if latest_archived_crawl(store, source) is None:
                 click.echo(f"{source}: nothing archived to replay", err=True)
                 continue
