@@ -46,7 +46,9 @@ def check_crawl(crawl: dict[str, Any], history: list[dict[str, Any]], rules: Hea
     pages = int(crawl.get("pages") or 0)
     listings = int(crawl.get("listings") or 0)
     if crawl.get("status") == "failed":
-        problems.append(f"crawl failed: {crawl.get('error') or 'no pages fetched'}")
+        failed = int(crawl.get("failed_pages") or 0)
+        cause = crawl.get("error") or (f"all {failed} pages failed" if failed else "no pages fetched")
+        problems.append(f"crawl failed: {cause}")
     if crawl.get("blocked_pages"):
         problems.append(f"{crawl['blocked_pages']} of {pages} pages blocked")
     if crawl.get("layout_change_pages"):
