@@ -37,7 +37,7 @@ class AppContext:
 @click.version_option(package_name="gpuprices")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
-    """Data-center GPU resale prices: crawl eBay, normalize, store, export."""
+    """Data-center GPU resale prices: crawl, normalize, classify, index, alert, export."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
     ctx.obj = AppContext(config_path, verbose)
 
