@@ -7,7 +7,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -98,17 +98,24 @@ def bench_analytics() -> str:
                                                         listings_per_day=max(1, total // (days * 8))))
         print(f"  (built {path} in {time.perf_counter() - built:.0f} s)", file=sys.stderr)
     catalog = load_catalog()
+    bare_sql = ("SELECT substr(observed_at, 1, 10) AS day, sku, sold, COUNT(*), MIN(CAST(unit_price_usd AS REAL)),"
+                " AVG(CAST(unit_price_usd AS REAL)) FROM observations WHERE observed_at >= ? AND sku IS NOT NULL"
+                " AND unit_price_usd IS NOT NULL AND excluded_reason IS NULL AND working = 1 AND quarantined = 0"
+                " GROUP BY day, sku, sold")
     with SqliteStore(path) as store:
         rows = store.db.execute("SELECT COUNT(*) FROM observations").fetchone()[0]
-        start = time.perf_counter()
-        index = compute_index(store, catalog, days=days, today=today)
-        ours = time.perf_counter() - start
-        start = time.perf_counter()
-        bare_rows = store.db.execute(
-            "SELECT substr(observed_at, 1, 10) AS day, sku, sold, COUNT(*), MIN(CAST(unit_price_usd AS REAL)),"
-            " AVG(CAST(unit_price_usd AS REAL)) FROM observations WHERE observed_at >= ? AND sku IS NOT NULL"
-            " AND unit_price_usd IS NOT NULL AND excluded_reason IS NULL AND working = 1 AND quarantined = 0"
-            " GROUP BY day, sku, sold", [date(2024, 11, 2).isoformat()]).fetchall()
-        bare = time.perf_counter() - start
-    return (f"{ours / bare:.2f} x (daily index {ours:.2f} s vs bare SQL GROUP BY {bare:.2f} s over {rows:,} "
-            f"observations, {days} days; {len(index):,} index rows vs {len(bare_rows):,}; goal < 2 s and <= 2)")
+        timings: dict[str, tuple[float, float, int]] = {}
+        # What a monitor cycle computes (today's rows, the 7-day change, change windows: 15 days),
+        # and a rebuild of the whole two-year history (export index, charts over years).
+        for label, span in (("cycle", 15), ("history", days)):
+            since = today - timedelta(days=span - 1)
+            start = time.perf_counter()
+            index = compute_index(store, catalog, days=span, today=today)
+            ours = time.perf_counter() - start
+            start = time.perf_counter()
+            store.db.execute(bare_sql, [since.isoformat()]).fetchall()
+            timings[label] = (ours, time.perf_counter() - start, len(index))
+    cycle, history = timings["cycle"], timings["history"]
+    return (f"{cycle[0] / cycle[1]:.2f} x (the daily index a monitor cycle computes, last 15 days, over {rows:,} "
+            f"observations: {cycle[0]:.2f} s vs bare SQL GROUP BY {cycle[1]:.2f} s; rebuilding all {days} days: "
+            f"{history[0]:.1f} s vs {history[1]:.1f} s = {history[0] / history[1]:.2f} x; goal < 2 s and <= 2)")
