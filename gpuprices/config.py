@@ -326,6 +326,13 @@ class Settings(BaseSettings):
     def api_queries(self) -> list[str]:
         return self.sources.ebay_api.queries or self.sources.ebay.queries
 
+    @property
+    def classify_options(self) -> dict[str, Any]:
+        """What :meth:`pipeline.enrich.Enricher.from_settings` takes: catalog additions and quarantine rules.
+
+        Plain data, so the crawl runner can hand it to a crawl process as JSON."""
+        return {"catalog": self.catalog, "quarantine": self.quarantine.model_dump()}
+
 
 def _describe(error: dict[str, Any]) -> str:
     key = ".".join(str(part) for part in error["loc"]) or "(top level)"

@@ -78,7 +78,7 @@ def scrapy_settings(settings: Settings, *, crawl_id: int, verbose: bool = False)
         "GPUPRICES_CRAWL_ID": crawl_id,
         "GPUPRICES_ARCHIVE": settings.storage.archive,
         "GPUPRICES_MAX_RETRY_AFTER": crawl.max_retry_after,
-        "GPUPRICES_CLASSIFY": {"catalog": settings.catalog, "quarantine": settings.quarantine.model_dump()},
+        "GPUPRICES_CLASSIFY": settings.classify_options,
     }
 
 

@@ -113,9 +113,6 @@ class Daemon:
                           "misfire_grace_time": settings.daemon.misfire_grace_seconds},
         )
 
-    def _schedule(self, source: str) -> ScheduleSettings:
-        return schedule_of(self.settings, source)
-
     def run(self) -> None:
         sources = enabled_sources(self.settings)
         if not sources:
@@ -125,8 +122,8 @@ class Daemon:
                 store.fail_abandoned_crawls(error="the daemon stopped while this crawl ran")
             now = datetime.now(UTC)
             for source in sources:
-                self.scheduler.add_job(self.crawl_job, self._schedule_trigger(source), args=[source], id=source,
-                                       name=f"crawl {source}", next_run_time=now)
+                self.scheduler.add_job(self.crawl_job, trigger_for(schedule_of(self.settings, source)),
+                                       args=[source], id=source, name=f"crawl {source}", next_run_time=now)
             self.scheduler.add_job(self.delivery_job, IntervalTrigger(
                 seconds=self.settings.daemon.delivery_interval_seconds, timezone=UTC), id="deliveries",
                 name="deliver alerts")
@@ -139,9 +136,6 @@ class Daemon:
                     signal.signal(sig, handler)
                 self._write_status(running=False)
             logger.warning("gpuprices daemon stopped")
-
-    def _schedule_trigger(self, source: str) -> BaseTrigger:
-        return trigger_for(self._schedule(source))
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self.stopping.is_set():

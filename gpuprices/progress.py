@@ -12,6 +12,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from spiders.items import PageReport, RawListing
+from spiders.parsers.rental_items import RentalOffer
 
 
 class ProgressExtension:
@@ -44,7 +45,7 @@ class ProgressExtension:
         if isinstance(item, PageReport):
             self.pages += 1
             self.blocked += item.status.value == "blocked"
-        elif isinstance(item, RawListing) or hasattr(item, "price_usd_per_gpu_hour"):  # listings, rental offers
+        elif isinstance(item, RawListing | RentalOffer):
             self.listings += 1
         if self.status is not None:
             self.status.update(self._text())

@@ -19,8 +19,7 @@ from pipeline.crawl_pipeline import crawl_status
 from pipeline.enrich import Enricher
 from pipeline.listing import NormalizedListing
 from pipeline.normalize import Normalizer
-from spiders.base import site_of
-from spiders.blocks import detect_block
+from spiders.base import http_error_report, site_of
 from spiders.items import PageReport, PageStatus, RawListing
 from spiders.parsers.ebay_api import parse_api_response
 from spiders.parsers.ebay_item import parse_item_page
@@ -74,10 +73,7 @@ PARSERS: dict[str, Callable[[ArchivedPage], Parsed]] = {
 def parse_archived(page: ArchivedPage) -> Parsed:
     """The current parser's reading of an archived page (an HTTP error page is blocked or failed)."""
     if page.status >= 400:
-        reason = detect_block(page.body[:20000].decode("utf-8", errors="replace"), page.status)
-        status = PageStatus.BLOCKED if reason or page.status in (403, 429) else PageStatus.FAILED
-        return PageReport(url=page.url, status=status, reason=reason or f"HTTP {page.status}",
-                          http_status=page.status), []
+        return http_error_report(page.url, page.status, page.body), []
     parser = PARSERS.get(page.source)
     if parser is None:
         raise CrawlError(f"no parser for archived {page.source!r} pages")

@@ -60,26 +60,36 @@ class Enricher:
         rules = QuarantineRules(**(options.get("quarantine") or {}))
         return cls(catalog=catalog, rules=rules)
 
+    def assess(self, *, title: str, condition_raw: str | None, condition: str | None, price_usd: Decimal,
+               shipping_usd: Decimal | None, best_offer_accepted: bool, price_is_range: bool,
+               seller_feedback: int | None) -> dict[str, Any]:
+        """Classification, unit price and seller quarantine of one listing, as the fields they fill.
+
+        Shared by new listings (:meth:`enrich`) and stored history (``gpuprices reclassify``)."""
+        result = classify(title, catalog=self.catalog, condition=condition_raw)
+        excluded = str(result.excluded_reason.value) if result.excluded_reason else None
+        unit, note = unit_price_of(price_usd=price_usd, shipping_usd=shipping_usd, gpu_count=result.gpu_count,
+                                   excluded_reason=excluded, system=result.system,
+                                   best_offer_accepted=best_offer_accepted, price_is_range=price_is_range)
+        seller = seller_reason(seller_feedback, self.rules)
+        return {
+            "model": result.model, "sku": result.sku, "memory_gb": result.memory_gb,
+            "form_factor": result.form_factor, "gpu_count": result.gpu_count,
+            "working": bool(result.working) and condition != "for_parts",
+            "excluded_reason": excluded, "classification_note": result.classification_note,
+            "unit_price_usd": unit, "unit_price_note": note,
+            "quarantined": seller is not None, "quarantine_reason": seller,
+        }
+
     def enrich(self, listing: NormalizedListing) -> NormalizedListing:
         """Fill the classification, unit price and seller quarantine fields (in place, returned)."""
-        result = classify(listing.raw.title, catalog=self.catalog, condition=listing.raw.condition_raw)
-        listing.model = result.model
-        listing.sku = result.sku
-        listing.memory_gb = result.memory_gb
-        listing.form_factor = result.form_factor
-        listing.gpu_count = result.gpu_count
-        listing.working = result.working
-        listing.excluded_reason = str(result.excluded_reason.value) if result.excluded_reason else None
-        listing.classification_note = result.classification_note
-        if listing.condition == "for_parts":
-            listing.working = False
-        listing.unit_price_usd, listing.unit_price_note = unit_price_of(
-            price_usd=listing.price_usd, shipping_usd=listing.shipping_usd, gpu_count=listing.gpu_count,
-            excluded_reason=listing.excluded_reason, system=result.system,
-            best_offer_accepted=listing.raw.best_offer_accepted, price_is_range=listing.price_max is not None)
-        reason = seller_reason(listing.raw.seller_feedback, self.rules)
-        listing.quarantined = reason is not None
-        listing.quarantine_reason = reason
+        fields = self.assess(title=listing.raw.title, condition_raw=listing.raw.condition_raw,
+                             condition=listing.condition, price_usd=listing.price_usd,
+                             shipping_usd=listing.shipping_usd, best_offer_accepted=listing.raw.best_offer_accepted,
+                             price_is_range=listing.price_max is not None,
+                             seller_feedback=listing.raw.seller_feedback)
+        for name, value in fields.items():
+            setattr(listing, name, value)
         return listing
 
     def quarantine_crawl(self, store: Any, crawl_id: int | None = None) -> int:
@@ -93,9 +103,9 @@ class Enricher:
         for row in rows:
             by_sku[row["sku"]].append(row)
         changed = 0
-        today = datetime.now(UTC).date()
+        now = datetime.now(UTC)
+        today, since = now.date(), (now - timedelta(days=self.rules.window_days)).isoformat()
         for sku, sku_rows in by_sku.items():
-            since = (datetime.now(UTC) - timedelta(days=self.rules.window_days)).isoformat()
             centre = robust_centre(store.window_unit_prices(sku, since))
             list_price = self.catalog.list_price(sku, today)
             for row in sku_rows:

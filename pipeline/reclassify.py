@@ -7,9 +7,7 @@ from typing import Any
 
 import attrs
 
-from pipeline.classify import classify
-from pipeline.enrich import Enricher, unit_price_of
-from pipeline.quarantine import seller_reason
+from pipeline.enrich import Enricher
 
 _CLASS_FIELDS = ("model", "sku", "memory_gb", "form_factor", "gpu_count", "working", "excluded_reason")
 
@@ -24,24 +22,16 @@ class ReclassifyReport:
 
 
 def classified_fields(row: dict[str, Any], enricher: Enricher) -> dict[str, Any]:
-    """Classification, unit price and seller quarantine of one stored observation row."""
-    result = classify(row["title"] or "", catalog=enricher.catalog, condition=row["condition_raw"])
-    excluded = str(result.excluded_reason.value) if result.excluded_reason else None
-    working = bool(result.working) and row["condition"] != "for_parts"
-    price_usd = Decimal(row["price_usd"])
-    shipping = Decimal(row["shipping_usd"]) if row["shipping_usd"] is not None else None
-    unit, note = unit_price_of(price_usd=price_usd, shipping_usd=shipping, gpu_count=result.gpu_count,
-                               excluded_reason=excluded, system=result.system,
-                               best_offer_accepted=bool(row["best_offer_accepted"]),
-                               price_is_range=row["price_max"] is not None)
-    seller = seller_reason(row["seller_feedback"], enricher.rules)
-    return {
-        "model": result.model, "sku": result.sku, "memory_gb": result.memory_gb,
-        "form_factor": result.form_factor, "gpu_count": result.gpu_count, "working": int(working),
-        "excluded_reason": excluded, "classification_note": result.classification_note,
-        "unit_price_usd": str(unit) if unit is not None else None, "unit_price_note": note,
-        "quarantined": int(seller is not None), "quarantine_reason": seller,
-    }
+    """Classification, unit price and seller quarantine of one stored observation row, as column values."""
+    fields = enricher.assess(
+        title=row["title"] or "", condition_raw=row["condition_raw"], condition=row["condition"],
+        price_usd=Decimal(row["price_usd"]),
+        shipping_usd=Decimal(row["shipping_usd"]) if row["shipping_usd"] is not None else None,
+        best_offer_accepted=bool(row["best_offer_accepted"]), price_is_range=row["price_max"] is not None,
+        seller_feedback=row["seller_feedback"])
+    unit = fields["unit_price_usd"]
+    return {**fields, "working": int(fields["working"]), "quarantined": int(fields["quarantined"]),
+            "unit_price_usd": str(unit) if unit is not None else None}
 
 
 def reclassify_store(store: Any, enricher: Enricher) -> ReclassifyReport:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response, TextResponse
@@ -33,7 +33,9 @@ class ArchiveMiddleware:
         settings = crawler.settings
         if not settings.getbool("GPUPRICES_ARCHIVE") or not settings.get("GPUPRICES_DATABASE"):
             raise NotConfigured("page archive disabled")
-        return cls(crawler, settings["GPUPRICES_DATABASE"], settings.getint("GPUPRICES_CRAWL_ID"))
+        middleware = cls(crawler, settings["GPUPRICES_DATABASE"], settings.getint("GPUPRICES_CRAWL_ID"))
+        crawler.signals.connect(middleware.store.close, signal=signals.spider_closed)
+        return middleware
 
     def process_response(self, request: Request, response: Response) -> Response:
         if request.meta.get("gpuprices_no_archive") or response.url.endswith("/robots.txt"):

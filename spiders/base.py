@@ -12,7 +12,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from spiders.blocks import detect_block
+from spiders.blocks import detect_block_in_body
 from spiders.items import PageReport, PageStatus
 
 logger = logging.getLogger(__name__)
@@ -26,6 +26,19 @@ def site_of(url: str) -> str:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def http_error_report(url: str, status: int, body: bytes, *, after_retries: bool = False) -> PageReport:
+    """The page report of an HTTP error answer: a bot check or edge error is blocked, and so are 403
+    and 429 (the site refuses us); anything else failed."""
+    reason = detect_block_in_body(body, status)
+    if reason is None:
+        reason = f"HTTP {status} after retries" if after_retries else f"HTTP {status}"
+        blocked = status in (403, 429)
+    else:
+        blocked = True
+    return PageReport(url=url, status=PageStatus.BLOCKED if blocked else PageStatus.FAILED, reason=reason,
+                      http_status=status)
 
 
 class GpupricesSpider(scrapy.Spider):
@@ -44,17 +57,9 @@ class GpupricesSpider(scrapy.Spider):
             yield PageReport(url=url, status=PageStatus.BLOCKED, reason=reason)
             return
         if isinstance(error, HttpError):
-            response = error.response
-            blocked = detect_block(response.body[:20000].decode("utf-8", errors="replace"), response.status)
-            if blocked:
-                self.logger.error("%s: blocked at %s: %s", self.name, url, blocked)
-                yield PageReport(url=url, status=PageStatus.BLOCKED, reason=blocked, http_status=response.status)
-                return
-            # 403 and 429 mean the site refuses us: that is a block, reported as such.
-            status = PageStatus.BLOCKED if response.status in (403, 429) else PageStatus.FAILED
-            reason = f"HTTP {response.status} after retries"
-            self.logger.error("%s: %s at %s", self.name, reason, url)
-            yield PageReport(url=url, status=status, reason=reason, http_status=response.status)
+            report = http_error_report(url, error.response.status, error.response.body, after_retries=True)
+            self.logger.error("%s: %s at %s: %s", self.name, report.status.value, url, report.reason)
+            yield report
             return
         reason = f"{error.__class__.__name__}: {str(error)[:200]}".rstrip(": ")
         self.logger.error("%s: request failed: %s: %s", self.name, url, reason)

@@ -92,3 +92,8 @@ def detect_block(body_text: str, status: int | None = None, title: str | None = 
             kind = "Too Many Requests" if status == 429 else "Forbidden"
             return f"HTTP {status} {kind} with a challenge page ('{word}')"
     return None
+
+
+def detect_block_in_body(body: bytes, status: int | None = None) -> str | None:
+    """:func:`detect_block` on raw response bytes (only their head is decoded)."""
+    return detect_block(body[:HEAD_BYTES].decode("utf-8", errors="replace"), status)

@@ -11,7 +11,7 @@ from scrapy import Request
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
 
-from spiders.blocks import detect_block
+from spiders.blocks import detect_block_in_body
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class PoliteRetryMiddleware(RetryMiddleware):
     ) -> Request | Response:
         if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
             return response
-        if detect_block(_head_text(response), response.status) is not None:
+        if detect_block_in_body(response.body, response.status) is not None:
             return response
         delay = retry_after_seconds(response.headers.get(b"Retry-After"))
         if delay is not None and response.status in (429, 503):
@@ -64,6 +64,3 @@ class PoliteRetryMiddleware(RetryMiddleware):
                 await asyncio.sleep(delay)
         return self._retry(request, f"HTTP {response.status}") or response
 
-
-def _head_text(response: Response) -> str:
-    return response.body[:20000].decode("utf-8", errors="replace")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from storage.sqlite import SqliteStore
+from storage.sqlite import BOOL_COLUMNS, SqliteStore
 
 EXPORT_TABLES = ("listings", "observations", "crawls")
 
@@ -19,7 +19,6 @@ _QUERIES = {
     ),
     "crawls": ("SELECT * FROM crawls", "started_at", "source", "id"),
 }
-_BOOLEAN_COLUMNS = {"sold", "ended", "best_offer_accepted", "shipping_estimated", "working", "quarantined"}
 
 
 def export_rows(store: SqliteStore, table: str, *, since: str | None = None,
@@ -40,7 +39,7 @@ def export_rows(store: SqliteStore, table: str, *, since: str | None = None,
         sql += " WHERE " + " AND ".join(where)
     sql += f" ORDER BY {order}"
     for row in store.db.query(sql, params):
-        yield {key: (bool(value) if key in _BOOLEAN_COLUMNS and value is not None else value)
+        yield {key: (bool(value) if key in BOOL_COLUMNS and value is not None else value)
                for key, value in row.items()}
 
 

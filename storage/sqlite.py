@@ -24,7 +24,8 @@ _OBSERVATION_COLUMNS = ("listing_id", "crawl_id", "source", "site", "observed_at
                         "price_text", "price_value_raw", "currency_value_raw", "bin_price_text",
                         "shipping_text", "shipping_value_raw", "sold_at_text", *_PRICE_COLUMNS, "availability",
                         *_CLASS_COLUMNS, "extra")
-_BOOL_COLUMNS = {"sold", "ended", "best_offer_accepted", "shipping_estimated", "working", "quarantined"}
+BOOL_COLUMNS = {"sold", "ended", "best_offer_accepted", "shipping_estimated", "working", "quarantined"}
+"""Stored as 0/1 integers; exports turn them back into booleans."""
 
 
 def source_family(source: str) -> str:
@@ -46,7 +47,7 @@ class SaveResult:
 
 
 def _sql_value(column: str, value: Any) -> Any:
-    if column in _BOOL_COLUMNS and value is not None:
+    if column in BOOL_COLUMNS and value is not None:
         return int(bool(value))
     return value
 
@@ -103,8 +104,7 @@ class SqliteStore:
     def finish_crawl(self, crawl_id: int, status: str, *, dropped: dict[str, int] | None = None,
                      error: str | None = None) -> dict[str, Any]:
         """Close a crawl: page and listing totals are computed from what was recorded."""
-        pages = {row[0]: row[1] for row in self.db.execute(
-            "SELECT status, COUNT(*) FROM pages WHERE crawl_id = ? GROUP BY status", [crawl_id])}
+        pages = self.page_statuses(crawl_id)
         with self._transaction():
             self.db.execute(
                 "UPDATE crawls SET finished_at = ?, status = ?, pages = ?, blocked_pages = ?,"

@@ -25,7 +25,7 @@ def reparse_command(app: Any, since: str | None, source: str | None) -> None:
         except ValueError:
             raise click.BadParameter("use YYYY-MM-DD", param_hint="--since") from None
     settings = app.settings
-    enricher = Enricher.from_settings({"catalog": settings.catalog, "quarantine": settings.quarantine.model_dump()})
+    enricher = Enricher.from_settings(settings.classify_options)
     with SqliteStore(settings.storage.database) as store:
         report = reparse(store, enricher, since=since, source=source)
     drops = ", ".join(f"{reason} {count}" for reason, count in sorted(report.dropped.items())) or "none"

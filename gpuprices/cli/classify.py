@@ -17,8 +17,7 @@ CLASSIFY_FIELDS = ("model", "sku", "memory_gb", "form_factor", "gpu_count", "wor
 
 
 def _enricher(app: Any) -> Enricher:
-    settings = app.settings
-    return Enricher.from_settings({"catalog": settings.catalog, "quarantine": settings.quarantine.model_dump()})
+    return Enricher.from_settings(app.settings.classify_options)
 
 
 @click.command()

@@ -70,7 +70,7 @@ def _replay(settings: Any, sources: list[str]) -> None:
     from storage.archive import latest_archived_crawl
     from storage.sqlite import SqliteStore
 
-    enricher = Enricher.from_settings({"catalog": settings.catalog, "quarantine": settings.quarantine.model_dump()})
+    enricher = Enricher.from_settings(settings.classify_options)
     useful = False
     with SqliteStore(settings.storage.database) as store:
         for source in sources:

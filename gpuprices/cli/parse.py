@@ -48,8 +48,8 @@ def parse(app: Any, files: tuple[Path, ...], source: str | None, site: str | Non
     if source in RENTAL_PARSE_SOURCES:
         _parse_rentals(files, source, _observed(observed), fmt)
         return
-    options = {"catalog": app.settings.catalog} if app.config_path else None
-    parser = FileParser(Enricher.from_settings(options))
+    # Without a config file the built-in catalog and rules apply (no environment to read either).
+    parser = FileParser(Enricher.from_settings(app.settings.classify_options if app.config_path else None))
     when = _observed(observed)
     problems = {"blocked": False, "failed": False}
 
