@@ -22,7 +22,7 @@ import attrs
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from alerts.settings import ChannelSettings
+from gpuprices.alerts.settings import ChannelSettings
 
 logger = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from typing import Any
 import attrs
 import httpx
 
-from alerts.channels import USER_AGENT, SendResult, protect, scrub, send
-from alerts.settings import AlertsSettings, ChannelSettings
-from storage.sqlite import SqliteStore
+from gpuprices.alerts.channels import USER_AGENT, SendResult, protect, scrub, send
+from gpuprices.alerts.settings import AlertsSettings, ChannelSettings
+from gpuprices.storage.sqlite import SqliteStore
 
 logger = logging.getLogger(__name__)
 

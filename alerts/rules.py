@@ -15,10 +15,10 @@ from typing import Any
 
 import attrs
 
-from alerts.health import Health
-from alerts.outbox import Alert
-from alerts.settings import RuleSettings
-from alerts.state import RuleState, Threshold, step
+from gpuprices.alerts.health import Health
+from gpuprices.alerts.outbox import Alert
+from gpuprices.alerts.settings import RuleSettings
+from gpuprices.alerts.state import RuleState, Threshold, step
 
 logger = logging.getLogger(__name__)
 

@@ -45,9 +45,9 @@ def _settings(db: Path, receiver_url: str) -> Any:
 
 def _crawl_batch(store: Any, cycle: int, size: int = 40) -> dict[str, Any]:
     """Store one synthetic crawl of H100 listings, as a crawl child would."""
-    from pipeline.enrich import Enricher
-    from pipeline.listing import NormalizedListing
-    from spiders.items import ListingType, PageReport, PageStatus, RawListing
+    from gpuprices.core.items import ListingType, PageReport, PageStatus, RawListing
+    from gpuprices.core.listing import NormalizedListing
+    from gpuprices.pipeline.enrich import Enricher
 
     enricher = Enricher.from_settings(None)
     crawl_id = store.start_crawl("ebay-api")
@@ -70,7 +70,7 @@ def _crawl_batch(store: Any, cycle: int, size: int = 40) -> dict[str, Any]:
 def bench_daemon_memory() -> str:
     """RSS after 200 monitor cycles over RSS after 10 (analysis, rules, outbox, delivery in-process)."""
     from gpuprices.cycle import analyse_and_alert
-    from storage.sqlite import SqliteStore
+    from gpuprices.storage.sqlite import SqliteStore
 
     sink = subprocess.Popen([sys.executable, str(Path(__file__).with_name("sink.py"))], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
@@ -100,8 +100,8 @@ def bench_alert_latency() -> str:
     import httpx
     from standardwebhooks.webhooks import Webhook
 
-    from alerts.outbox import Alert, Outbox
-    from storage.sqlite import SqliteStore
+    from gpuprices.alerts.outbox import Alert, Outbox
+    from gpuprices.storage.sqlite import SqliteStore
     from tests.webhook_receiver import WebhookReceiver
 
     runs = 30

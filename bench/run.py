@@ -50,9 +50,9 @@ def bench_parse() -> str:
 
     from parsel import Selector
 
-    from pipeline.enrich import Enricher
-    from pipeline.normalize import Normalizer
-    from spiders.parsers.ebay_search import parse_search_page
+    from gpuprices.pipeline.enrich import Enricher
+    from gpuprices.pipeline.normalize import Normalizer
+    from gpuprices.spiders.parsers.ebay_search import parse_search_page
 
     pages = sorted((corpus() / "ebay-search").glob("*.html")) + sorted((corpus() / "ebay-sold").glob("*.html"))
     blobs = [(p.read_bytes(), p.name) for p in pages]

@@ -17,8 +17,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def _listings(count: int) -> list[Any]:
-    from pipeline.listing import NormalizedListing
-    from spiders.items import ListingType, RawListing
+    from gpuprices.core.items import ListingType, RawListing
+    from gpuprices.core.listing import NormalizedListing
 
     now = datetime(2026, 11, 1, tzinfo=UTC)
     items = []
@@ -41,8 +41,8 @@ def _listings(count: int) -> list[Any]:
 
 def bench_ingest() -> str:
     """N listings through ``SqliteStore.save_listings`` vs raw ``executemany`` of the same rows, one transaction."""
-    from pipeline.listing import listing_row
-    from storage.sqlite import _LISTING_STATE, _OBSERVATION_COLUMNS, SqliteStore, _sql_value
+    from gpuprices.core.listing import listing_row
+    from gpuprices.storage.sqlite import _LISTING_STATE, _OBSERVATION_COLUMNS, SqliteStore, _sql_value
 
     count = int(os.environ.get("BENCH_LISTINGS", "20000"))
     items = _listings(count)
@@ -82,9 +82,9 @@ def bench_ingest() -> str:
 
 def bench_analytics() -> str:
     """The daily index (pandas) over generated observations vs the bare SQL aggregate of the same rows."""
-    from market import compute_index
-    from pipeline.classify import load_catalog
-    from storage.sqlite import SqliteStore
+    from gpuprices.market import compute_index
+    from gpuprices.pipeline.classify import load_catalog
+    from gpuprices.storage.sqlite import SqliteStore
     from tests.market_data import insert_observations, synthetic_market
 
     total = int(os.environ.get("BENCH_OBSERVATIONS", "10000000"))

@@ -19,18 +19,18 @@ import attrs
 
 from gpuprices.config import Settings
 from gpuprices.exceptions import CrawlError
-from storage.archive import prune_archive
-from storage.sqlite import SqliteStore
+from gpuprices.storage.archive import prune_archive
+from gpuprices.storage.sqlite import SqliteStore
 
 SOURCES = ("ebay", "ebay-api", "ebay-item", "product-page", "rental")
 SPIDERS = {
-    "ebay": "spiders.ebay_search.EbaySearchSpider",
-    "ebay-api": "spiders.ebay_api.EbayApiSpider",
-    "ebay-item": "spiders.ebay_item.EbayItemSpider",
-    "product-page": "spiders.product_page.ProductPageSpider",
-    "rental": "spiders.rental.RentalSpider",
+    "ebay": "gpuprices.spiders.ebay_search.EbaySearchSpider",
+    "ebay-api": "gpuprices.spiders.ebay_api.EbayApiSpider",
+    "ebay-item": "gpuprices.spiders.ebay_item.EbayItemSpider",
+    "product-page": "gpuprices.spiders.product_page.ProductPageSpider",
+    "rental": "gpuprices.spiders.rental.RentalSpider",
 }
-RENTAL_PIPELINE = "pipeline.rental_storing.RentalStoragePipeline"
+RENTAL_PIPELINE = "gpuprices.pipeline.rental_storing.RentalStoragePipeline"
 
 
 @attrs.define
@@ -69,11 +69,11 @@ def scrapy_settings(settings: Settings, *, crawl_id: int, verbose: bool = False)
         "LOG_LEVEL": "INFO" if verbose else "WARNING",
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-            "spiders.middlewares.PoliteRetryMiddleware": 550,
-            "spiders.archive.ArchiveMiddleware": 50,  # near the engine: sees final responses only
+            "gpuprices.spiders.middlewares.PoliteRetryMiddleware": 550,
+            "gpuprices.pipeline.archiving.ArchiveMiddleware": 50,  # near the engine: sees final responses only
         },
-        "ITEM_PIPELINES": {"pipeline.storing.StoragePipeline": 300},
-        "EXTENSIONS": {"gpuprices.progress.ProgressExtension": 500},
+        "ITEM_PIPELINES": {"gpuprices.pipeline.storing.StoragePipeline": 300},
+        "EXTENSIONS": {"gpuprices.spiders.progress.ProgressExtension": 500},
         "GPUPRICES_DATABASE": str(settings.storage.database),
         "GPUPRICES_CRAWL_ID": crawl_id,
         "GPUPRICES_ARCHIVE": settings.storage.archive,

@@ -12,17 +12,17 @@ from typing import Any
 
 import attrs
 
-from alerts.health import Health, HealthRules, check_crawl
-from alerts.outbox import Outbox
-from alerts.rules import RuleEvaluator
+from gpuprices.alerts.health import Health, HealthRules, check_crawl
+from gpuprices.alerts.outbox import Outbox
+from gpuprices.alerts.rules import RuleEvaluator
 from gpuprices.config import Settings
 from gpuprices.crawling import run_crawl
 from gpuprices.exceptions import CrawlError
+from gpuprices.market import compute_index, premium_table
+from gpuprices.market.breakeven import breakeven_table
+from gpuprices.pipeline.classify import load_catalog
 from gpuprices.sources import runnable_sources
-from market import compute_index, premium_table
-from market.breakeven import breakeven_table
-from pipeline.classify import load_catalog
-from storage.sqlite import SqliteStore
+from gpuprices.storage.sqlite import SqliteStore
 
 logger = logging.getLogger(__name__)
 

@@ -28,13 +28,13 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from alerts.outbox import Outbox
+from gpuprices.alerts.outbox import Outbox
 from gpuprices.config import ScheduleSettings, Settings
 from gpuprices.crawling import run_crawl, stop_running_crawls
 from gpuprices.cycle import analyse_and_alert, enabled_sources
 from gpuprices.exceptions import ConfigError, CrawlError, GpupricesError, StorageError
 from gpuprices.sources import schedule_of
-from storage.sqlite import SqliteStore
+from gpuprices.storage.sqlite import SqliteStore
 
 logger = logging.getLogger(__name__)
 

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import attrs
 
+from gpuprices.core.items import PageStatus, RawListing
+from gpuprices.core.listing import NormalizedListing
 from gpuprices.exceptions import BlockedPageError, ParseError
-from pipeline.enrich import Enricher
-from pipeline.listing import NormalizedListing
-from pipeline.normalize import Normalizer
-from spiders.items import PageStatus, RawListing
-from spiders.parsers.ebay_api import load_api_payload, parse_api_response
-from spiders.parsers.ebay_item import parse_item_page
-from spiders.parsers.ebay_search import parse_search_page
-from spiders.parsers.product_page import parse_product_page
+from gpuprices.pipeline.enrich import Enricher
+from gpuprices.pipeline.normalize import Normalizer
+from gpuprices.spiders.parsers.ebay_api import load_api_payload, parse_api_response
+from gpuprices.spiders.parsers.ebay_item import parse_item_page
+from gpuprices.spiders.parsers.ebay_search import parse_search_page
+from gpuprices.spiders.parsers.product_page import parse_product_page
 
 PARSE_SOURCES = ("ebay", "ebay-api", "ebay-item", "product-page")
 # An item page names its title block or links its canonical /itm/ URL near the top; search pages do neither.

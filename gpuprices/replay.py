@@ -14,19 +14,19 @@ from typing import Any
 
 import attrs
 
+from gpuprices.core.items import PageReport, PageStatus, RawListing
+from gpuprices.core.listing import NormalizedListing
 from gpuprices.exceptions import CrawlError, ParseError
-from pipeline.crawl_pipeline import crawl_status
-from pipeline.enrich import Enricher
-from pipeline.listing import NormalizedListing
-from pipeline.normalize import Normalizer
-from spiders.base import http_error_report, site_of
-from spiders.items import PageReport, PageStatus, RawListing
-from spiders.parsers.ebay_api import parse_api_response
-from spiders.parsers.ebay_item import parse_item_page
-from spiders.parsers.ebay_search import parse_search_page
-from spiders.parsers.product_page import parse_product_page
-from storage.archive import ArchivedPage, archived_pages, latest_archived_crawl
-from storage.sqlite import SqliteStore
+from gpuprices.pipeline.crawl_pipeline import crawl_status
+from gpuprices.pipeline.enrich import Enricher
+from gpuprices.pipeline.normalize import Normalizer
+from gpuprices.spiders.base import http_error_report, site_of
+from gpuprices.spiders.parsers.ebay_api import parse_api_response
+from gpuprices.spiders.parsers.ebay_item import parse_item_page
+from gpuprices.spiders.parsers.ebay_search import parse_search_page
+from gpuprices.spiders.parsers.product_page import parse_product_page
+from gpuprices.storage.archive import ArchivedPage, archived_pages, latest_archived_crawl
+from gpuprices.storage.sqlite import SqliteStore
 
 Parsed = tuple[PageReport, list[RawListing]]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from market.index import (
+from gpuprices.market.index import (
     CONDITION_GROUPS,
     INDEX_COLUMNS,
     INDEX_EXPORT_COLUMNS,
@@ -19,10 +19,10 @@ from market.index import (
     index_rows,
     load_observations,
 )
-from market.premium import PREMIUM_COLUMNS, premium_table
+from gpuprices.market.premium import PREMIUM_COLUMNS, premium_table
 
 if TYPE_CHECKING:
-    from market.chart import render_chart
+    from gpuprices.market.chart import render_chart
 
 __all__ = [
     "CONDITION_GROUPS",
@@ -42,7 +42,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "render_chart":
-        from market.chart import render_chart
+        from gpuprices.market.chart import render_chart
 
         return render_chart
     raise AttributeError(f"module 'market' has no attribute {name!r}")

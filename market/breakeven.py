@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from market.index import compute_index, money, ratio, utc_today
-from market.premium import premium_table
-from market.rental_index import compute_rental_index, latest_rental_rows, usd_per_hour
-from pipeline.classify.catalog import Catalog
-from storage.sqlite import SqliteStore
+from gpuprices.market.index import compute_index, money, ratio, utc_today
+from gpuprices.market.premium import premium_table
+from gpuprices.market.rental_index import compute_rental_index, latest_rental_rows, usd_per_hour
+from gpuprices.pipeline.classify.catalog import Catalog
+from gpuprices.storage.sqlite import SqliteStore
 
-if TYPE_CHECKING:  # only attribute access at run time; keeps market free of the config package
-    from gpuprices.config import BreakevenSettings
+if TYPE_CHECKING:
+    from gpuprices.market.settings import BreakevenSettings
 
 __all__ = ["BREAKEVEN_COLUMNS", "HOURS_PER_MONTH", "Breakeven", "breakeven", "breakeven_table",
            "owned_usd_per_gpu_hour", "residual_fraction"]

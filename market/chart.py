@@ -18,7 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from market.index import money, ratio
+from gpuprices.market.index import money, ratio
 
 __all__ = ["render_chart", "usd_label"]
 

@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 
-from pipeline.classify.catalog import Catalog
-from storage.sqlite import SqliteStore
+from gpuprices.pipeline.classify.catalog import Catalog
+from gpuprices.storage.sqlite import SqliteStore
 
 __all__ = [
     "CONDITION_GROUPS",

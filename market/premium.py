@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from market.index import CONDITION_GROUPS, SIDES, money, ratio
+from gpuprices.market.index import CONDITION_GROUPS, SIDES, money, ratio
 
 __all__ = ["CHANGE_DAYS", "CHANGE_MAX_LOOKBACK_DAYS", "PREMIUM_COLUMNS", "premium_table"]
 

@@ -21,9 +21,9 @@ from typing import Any
 
 import pandas as pd
 
-from market.index import utc_today
-from storage.rentals import rental_rows
-from storage.sqlite import SqliteStore
+from gpuprices.market.index import utc_today
+from gpuprices.storage.rentals import rental_rows
+from gpuprices.storage.sqlite import SqliteStore
 
 __all__ = ["RENTAL_INDEX_COLUMNS", "RENTAL_KINDS", "compute_rental_index", "daily_rental_index",
            "latest_rental_rows", "rental_frame", "rental_index_rows", "usd_per_hour"]

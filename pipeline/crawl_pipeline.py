@@ -16,9 +16,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
+from gpuprices.core.items import PageReport
 from gpuprices.exceptions import StorageError
-from spiders.items import PageReport
-from storage.sqlite import SqliteStore
+from gpuprices.storage.sqlite import SqliteStore
 
 logger = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import attrs
 
-from pipeline.classify import Catalog, classify, load_catalog
-from pipeline.listing import NormalizedListing
-from pipeline.quarantine import QuarantineRules, outlier_reason, robust_centre, seller_reason
+from gpuprices.core.listing import NormalizedListing
+from gpuprices.pipeline.classify import Catalog, classify, load_catalog
+from gpuprices.pipeline.quarantine import QuarantineRules, outlier_reason, robust_centre, seller_reason
 
 _CENT = Decimal("0.01")
 NOT_SEPARABLE = "not separable: complete server, the GPUs' share of the price is unknown"

@@ -9,13 +9,13 @@ from decimal import Decimal, InvalidOperation
 
 import attrs
 
+from gpuprices.core.items import RawListing
+from gpuprices.core.listing import NormalizedListing
+from gpuprices.core.money import ParsedPrice, parse_price, parse_shipping
 from gpuprices.exceptions import ConversionError, PriceParseError
-from pipeline.conditions import normalize_condition
-from pipeline.currency import UsdConverter
-from pipeline.dates import parse_sold_date
-from pipeline.listing import NormalizedListing
-from pipeline.prices import ParsedPrice, parse_price, parse_shipping
-from spiders.items import RawListing
+from gpuprices.pipeline.conditions import normalize_condition
+from gpuprices.pipeline.currency import UsdConverter
+from gpuprices.pipeline.dates import parse_sold_date
 
 _ISO_CODE = re.compile(r"^[A-Z]{3}$")
 _IMPLAUSIBLE = Decimal("1e12")

@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from pipeline.enrich import Enricher
+from gpuprices.pipeline.enrich import Enricher
 
 _CLASS_FIELDS = ("model", "sku", "memory_gb", "form_factor", "gpu_count", "working", "excluded_reason")
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.crawl_pipeline import CrawlStoragePipeline
-from spiders.parsers.rental_items import RentalOffer
-from storage.rentals import save_rentals
-from storage.sqlite import SqliteStore
+from gpuprices.core.rental import RentalOffer
+from gpuprices.pipeline.crawl_pipeline import CrawlStoragePipeline
+from gpuprices.storage.rentals import save_rentals
+from gpuprices.storage.sqlite import SqliteStore
 
 _DROPPED_PREFIX = "gpuprices/dropped/"
 

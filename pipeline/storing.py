@@ -13,12 +13,12 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from pipeline.crawl_pipeline import CrawlStoragePipeline, crawl_status
-from pipeline.enrich import Enricher
-from pipeline.listing import NormalizedListing
-from pipeline.normalize import DroppedListing, Normalizer
-from spiders.items import RawListing
-from storage.sqlite import SqliteStore
+from gpuprices.core.items import RawListing
+from gpuprices.core.listing import NormalizedListing
+from gpuprices.pipeline.crawl_pipeline import CrawlStoragePipeline, crawl_status
+from gpuprices.pipeline.enrich import Enricher
+from gpuprices.pipeline.normalize import DroppedListing, Normalizer
+from gpuprices.storage.sqlite import SqliteStore
 
 __all__ = ["StoragePipeline", "crawl_status"]
 

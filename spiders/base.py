@@ -12,8 +12,8 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from spiders.blocks import detect_block_in_body
-from spiders.items import PageReport, PageStatus
+from gpuprices.core.items import PageReport, PageStatus
+from gpuprices.spiders.blocks import detect_block_in_body
 
 logger = logging.getLogger(__name__)
 

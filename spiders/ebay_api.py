@@ -19,10 +19,10 @@ from pydantic import SecretStr
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
+from gpuprices.core.items import PageReport, PageStatus, RawListing
 from gpuprices.exceptions import ParseError
-from spiders.base import GpupricesSpider, utc_now
-from spiders.items import PageReport, PageStatus, RawListing
-from spiders.parsers.ebay_api import parse_api_response
+from gpuprices.spiders.base import GpupricesSpider, utc_now
+from gpuprices.spiders.parsers.ebay_api import parse_api_response
 
 SCOPE = "https://api.ebay.com/oauth/api_scope"
 _EXPIRY_MARGIN = 120  # renew a token this many seconds before eBay says it expires

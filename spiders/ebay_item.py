@@ -15,9 +15,9 @@ import scrapy
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 
-from spiders.base import GpupricesSpider, site_of, utc_now
-from spiders.items import PageReport, PageStatus, RawListing
-from spiders.parsers.ebay_item import item_id_from, parse_item_selector
+from gpuprices.core.items import PageReport, PageStatus, RawListing
+from gpuprices.spiders.base import GpupricesSpider, site_of, utc_now
+from gpuprices.spiders.parsers.ebay_item import item_id_from, parse_item_selector
 
 
 class EbayItemSpider(GpupricesSpider):

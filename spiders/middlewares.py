@@ -11,7 +11,7 @@ from scrapy import Request
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
 
-from spiders.blocks import detect_block_in_body
+from gpuprices.spiders.blocks import detect_block_in_body
 
 logger = logging.getLogger(__name__)
 

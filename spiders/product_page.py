@@ -13,9 +13,9 @@ import scrapy
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 
-from spiders.base import GpupricesSpider, utc_now
-from spiders.items import PageReport, PageStatus, RawListing
-from spiders.parsers.product_page import parse_product_selector
+from gpuprices.core.items import PageReport, PageStatus, RawListing
+from gpuprices.spiders.base import GpupricesSpider, utc_now
+from gpuprices.spiders.parsers.product_page import parse_product_selector
 
 
 class ProductPageSpider(GpupricesSpider):

@@ -14,10 +14,10 @@ from typing import Any
 import scrapy
 from scrapy.http import Response
 
+from gpuprices.core.items import PageReport, PageStatus
 from gpuprices.exceptions import ParseError
-from spiders.base import GpupricesSpider, utc_now
-from spiders.items import PageReport, PageStatus
-from spiders.parsers.rental import FEED_KINDS, RentalOffer, parse_feed
+from gpuprices.spiders.base import GpupricesSpider, utc_now
+from gpuprices.spiders.parsers.rental import FEED_KINDS, RentalOffer, parse_feed
 
 # What each feed serves; a server that ignores Accept is fine, the parsers read the body either way.
 _ACCEPT = {"skypilot": "text/csv, text/plain;q=0.9, */*;q=0.5", "vast": "application/json",

@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from storage.sqlite import SqliteStore, utcnow
+from gpuprices.storage.sqlite import SqliteStore, utcnow
 
 
 @attrs.frozen

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from pipeline.listing import NormalizedListing
-from spiders.items import PageReport
+from gpuprices.core.items import PageReport
+from gpuprices.core.listing import NormalizedListing
 
 
 class Store(Protocol):

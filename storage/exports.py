@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from storage.sqlite import BOOL_COLUMNS, SqliteStore
+from gpuprices.storage.sqlite import BOOL_COLUMNS, SqliteStore
 
 EXPORT_TABLES = ("listings", "observations", "crawls")
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import attrs
 
-from spiders.parsers.rental_items import SPOT, RentalOffer, plain
-from storage.sqlite import SqliteStore
+from gpuprices.core.rental import SPOT, RentalOffer, plain
+from gpuprices.storage.sqlite import SqliteStore
 
 __all__ = ["RENTAL_DB_COLUMNS", "RentalSaveResult", "observation_rows", "rental_rows", "save_rentals"]
 

@@ -13,10 +13,10 @@ from typing import Any
 import attrs
 from sqlite_utils import Database
 
+from gpuprices.core.items import PageReport, PageStatus
+from gpuprices.core.listing import NormalizedListing, listing_row
 from gpuprices.exceptions import StorageError
-from pipeline.listing import NormalizedListing, listing_row
-from spiders.items import PageReport, PageStatus
-from storage.schema import _CLASS_COLUMNS, _PRICE_COLUMNS, migrate
+from gpuprices.storage.schema import _CLASS_COLUMNS, _PRICE_COLUMNS, migrate
 
 _LISTING_STATE = ("source", "site", "url", "title", *_PRICE_COLUMNS, "availability", "seller", "seller_feedback",
                   "location", "created_at", *_CLASS_COLUMNS)

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
-from alerts.health import Health, HealthRules, check_crawl
+from gpuprices.alerts.health import Health, HealthRules, check_crawl
 from tests.e2e import ROOT, query, write_config
 from tests.httpserver import Matcher, Reply, Seen
 

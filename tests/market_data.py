@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from storage.sqlite import SqliteStore, source_family
+from gpuprices.storage.sqlite import SqliteStore, source_family
 
 DEFAULTS: dict[str, Any] = {
     "sku": "h100-80gb-pcie",

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from alerts.health import HealthRules, check_crawl
-from alerts.rules import RuleEvaluator
-from alerts.settings import RuleSettings
-from alerts.state import ARMED, FIRED, RuleState, Threshold, step
-from storage.sqlite import SqliteStore
+from gpuprices.alerts.health import HealthRules, check_crawl
+from gpuprices.alerts.rules import RuleEvaluator
+from gpuprices.alerts.settings import RuleSettings
+from gpuprices.alerts.state import ARMED, FIRED, RuleState, Threshold, step
+from gpuprices.storage.sqlite import SqliteStore
 from tests.test_storage import make_listing
 
 T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)

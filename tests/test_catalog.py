@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gpuprices.exceptions import ConfigError
-from pipeline.classify import Catalog, ListPrice, Sku, load_catalog
+from gpuprices.pipeline.classify import Catalog, ListPrice, Sku, load_catalog
 
 _REQUIRED = (
     "h100-80gb-pcie h100-80gb-sxm5 h100-94gb-nvl h200-141gb-sxm h800-80gb-pcie gh200 a100-40gb-pcie "
@@ -71,7 +71,7 @@ def test_lookups(catalog: Catalog) -> None:
 
 
 def test_builtin_file_is_package_data() -> None:
-    text = resources.files("pipeline").joinpath("classify/catalog.toml").read_text(encoding="utf-8")
+    text = resources.files("gpuprices.pipeline").joinpath("classify/catalog.toml").read_text(encoding="utf-8")
     assert "h100-80gb-pcie" in text
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.classify import Classification, ExcludedReason, classify, load_catalog
+from gpuprices.pipeline.classify import Classification, ExcludedReason, classify, load_catalog
 
 ACC = ExcludedReason.ACCESSORY
 UNRELATED = ExcludedReason.UNRELATED_MODEL

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.classify import Catalog, Classification, ExcludedReason, classify, load_catalog
+from gpuprices.pipeline.classify import Catalog, Classification, ExcludedReason, classify, load_catalog
 
 THRESHOLDS = {
     "is_gpu precision": 0.99,

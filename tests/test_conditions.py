@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.conditions import CONDITIONS, normalize_condition
+from gpuprices.pipeline.conditions import CONDITIONS, normalize_condition
 
 
 @pytest.mark.parametrize(

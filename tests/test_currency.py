@@ -11,7 +11,7 @@ import pytest
 from currency_converter import RateNotFoundError
 
 from gpuprices.exceptions import ConversionError
-from pipeline.currency import UsdConversion, UsdConverter
+from gpuprices.pipeline.currency import UsdConversion, UsdConverter
 
 D = Decimal
 FRIDAY, SATURDAY, SUNDAY = date(2025, 10, 24), date(2025, 10, 25), date(2025, 10, 26)

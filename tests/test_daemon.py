@@ -74,7 +74,7 @@ channels = ["ops"]
 def _cheap_h100s(corpus: Path) -> set[str]:
     from decimal import Decimal
 
-    from pipeline.classify import classify
+    from gpuprices.pipeline.classify import classify
 
     items = json.loads((corpus / "ebay-api/browse-search-nvidia-h100-pcie-2023-12.json").read_text())
     cheap = set()

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from pipeline.dates import parse_sold_date
+from gpuprices.pipeline.dates import parse_sold_date
 
 OBSERVED = datetime(2026, 1, 20, 15, 30, tzinfo=UTC)
 

@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from alerts.channels import build_request, channel_secrets, parse_retry_after, redact_url, scrub, send
-from alerts.outbox import Alert, Outbox, new_webhook_id
-from alerts.settings import AlertsSettings, ChannelSettings
-from storage.sqlite import SqliteStore
+from gpuprices.alerts.channels import build_request, channel_secrets, parse_retry_after, redact_url, scrub, send
+from gpuprices.alerts.outbox import Alert, Outbox, new_webhook_id
+from gpuprices.alerts.settings import AlertsSettings, ChannelSettings
+from gpuprices.storage.sqlite import SqliteStore
 from tests.httpserver import Reply
 from tests.webhook_receiver import WebhookReceiver
 

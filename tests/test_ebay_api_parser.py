@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from gpuprices.core.items import ListingType, PageStatus
 from gpuprices.exceptions import ParseError
-from pipeline.normalize import Normalizer
-from spiders.items import ListingType, PageStatus
-from spiders.parsers.ebay_api import load_api_payload, parse_api_response
+from gpuprices.pipeline.normalize import Normalizer
+from gpuprices.spiders.parsers.ebay_api import load_api_payload, parse_api_response
 
 WHEN = datetime(2023, 12, 4, 12, tzinfo=UTC)
 

@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from gpuprices.cli import cli
-from pipeline.normalize import Normalizer
-from spiders.ebay_item import EbayItemSpider
-from spiders.items import ListingType, PageReport, PageStatus, RawListing
-from spiders.parsers.ebay_item import item_id_from, parse_item_page
+from gpuprices.core.items import ListingType, PageReport, PageStatus, RawListing
+from gpuprices.pipeline.normalize import Normalizer
+from gpuprices.spiders.ebay_item import EbayItemSpider
+from gpuprices.spiders.parsers.ebay_item import item_id_from, parse_item_page
 from tests.e2e import fast_crawl_config, query, run_cli, write_config
 from tests.httpserver import LocalServer, Reply
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from parsel import Selector
 
-from spiders.blocks import detect_block
-from spiders.items import ListingType, PageStatus, RawListing
-from spiders.parsers import ebay_card_text as tx
-from spiders.parsers.ebay_search import SearchPage, parse_search_page, parse_search_selector
+from gpuprices.core.items import ListingType, PageStatus, RawListing
+from gpuprices.spiders.blocks import detect_block
+from gpuprices.spiders.parsers import ebay_card_text as tx
+from gpuprices.spiders.parsers.ebay_search import SearchPage, parse_search_page, parse_search_selector
 from tests.conftest import corpus_site
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.enrich import NOT_SEPARABLE, Enricher, unit_price_of
-from pipeline.quarantine import QuarantineRules, outlier_reason, robust_centre
-from pipeline.reclassify import reclassify_store
-from storage.sqlite import SqliteStore
+from gpuprices.pipeline.enrich import NOT_SEPARABLE, Enricher, unit_price_of
+from gpuprices.pipeline.quarantine import QuarantineRules, outlier_reason, robust_centre
+from gpuprices.pipeline.reclassify import reclassify_store
+from gpuprices.storage.sqlite import SqliteStore
 from tests.test_storage import make_listing
 
 

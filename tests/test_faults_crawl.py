@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from spiders.parsers.ebay_search import parse_search_page
+from gpuprices.spiders.parsers.ebay_search import parse_search_page
 from tests.e2e import query, run_cli
 from tests.faults import (
     AKAMAI,

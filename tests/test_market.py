@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from gpuprices.cli import cli
-from market import (
+from gpuprices.market import (
     INDEX_COLUMNS,
     INDEX_EXPORT_COLUMNS,
     OBSERVATION_COLUMNS,
@@ -25,9 +25,9 @@ from market import (
     premium_table,
     render_chart,
 )
-from market.index import money, utc_today
-from pipeline.classify.catalog import Catalog, load_catalog
-from storage.sqlite import SqliteStore
+from gpuprices.market.index import money, utc_today
+from gpuprices.pipeline.classify.catalog import Catalog, load_catalog
+from gpuprices.storage.sqlite import SqliteStore
 from tests.e2e import run_cli
 from tests.market_data import insert_observations, synthetic_market
 

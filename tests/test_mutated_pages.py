@@ -21,11 +21,11 @@ from typing import Any
 import lxml.html
 import pytest
 
+from gpuprices.core.items import PageStatus, RawListing
 from gpuprices.exceptions import ParseError
-from pipeline.normalize import DroppedListing, Normalizer
-from spiders.items import PageStatus, RawListing
-from spiders.parsers.ebay_api import load_api_payload, parse_api_response
-from spiders.parsers.ebay_search import SearchPage, parse_search_page
+from gpuprices.pipeline.normalize import DroppedListing, Normalizer
+from gpuprices.spiders.parsers.ebay_api import load_api_payload, parse_api_response
+from gpuprices.spiders.parsers.ebay_search import SearchPage, parse_search_page
 from tests.conftest import corpus_site
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)

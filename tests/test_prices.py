@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gpuprices.core.money import ParsedShipping, currency_for_site, parse_price, parse_shipping
 from gpuprices.exceptions import PriceParseError
-from pipeline.prices import ParsedShipping, currency_for_site, parse_price, parse_shipping
 
 D = Decimal
 

@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from gpuprices.cli import cli
-from pipeline.normalize import DroppedListing, Normalizer
-from spiders.items import PageStatus, RawListing
-from spiders.parsers.product_page import ProductPage, availability_state, parse_product_page
+from gpuprices.core.items import PageStatus, RawListing
+from gpuprices.pipeline.normalize import DroppedListing, Normalizer
+from gpuprices.spiders.parsers.product_page import ProductPage, availability_state, parse_product_page
 from tests.e2e import fast_crawl_config, query, run_cli, write_config
 from tests.httpserver import LocalServer, Reply
 

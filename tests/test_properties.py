@@ -15,13 +15,13 @@ import pytest
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
+from gpuprices.core.items import RawListing
+from gpuprices.core.money import parse_price, parse_shipping
 from gpuprices.exceptions import PriceParseError
-from pipeline.classify import ExcludedReason, classify, load_catalog
-from pipeline.currency import UsdConverter
-from pipeline.enrich import Enricher, unit_price_of
-from pipeline.normalize import DroppedListing, Normalizer
-from pipeline.prices import parse_price, parse_shipping
-from spiders.items import RawListing
+from gpuprices.pipeline.classify import ExcludedReason, classify, load_catalog
+from gpuprices.pipeline.currency import UsdConverter
+from gpuprices.pipeline.enrich import Enricher, unit_price_of
+from gpuprices.pipeline.normalize import DroppedListing, Normalizer
 
 D = Decimal
 CENT = D("0.01")

@@ -11,17 +11,17 @@ from pathlib import Path
 import pytest
 
 from gpuprices.config import BreakevenSettings
-from market.breakeven import breakeven, breakeven_table, residual_fraction
-from market.rental_index import compute_rental_index, rental_index_rows
-from pipeline.classify.catalog import load_catalog
-from pipeline.listing import NormalizedListing
-from pipeline.rental_sku import rental_sku
-from spiders.items import ListingType, PageStatus, RawListing
-from spiders.parsers.rental import parse_feed, parse_rental_file, rental_row
-from spiders.parsers.rental_items import RentalOffer
-from spiders.parsers.rental_skypilot import cloud_of
-from storage.rentals import rental_rows, save_rentals
-from storage.sqlite import SqliteStore
+from gpuprices.core.items import ListingType, PageStatus, RawListing
+from gpuprices.core.listing import NormalizedListing
+from gpuprices.core.rental import RentalOffer
+from gpuprices.market.breakeven import breakeven, breakeven_table, residual_fraction
+from gpuprices.market.rental_index import compute_rental_index, rental_index_rows
+from gpuprices.pipeline.classify.catalog import load_catalog
+from gpuprices.spiders.parsers.rental import parse_feed, parse_rental_file, rental_row
+from gpuprices.spiders.parsers.rental_sku import rental_sku
+from gpuprices.spiders.parsers.rental_skypilot import cloud_of
+from gpuprices.storage.rentals import rental_rows, save_rentals
+from gpuprices.storage.sqlite import SqliteStore
 from tests.e2e import query, run_cli, write_config
 from tests.httpserver import LocalServer, Reply
 
@@ -233,9 +233,9 @@ def test_rental_index_of_the_corpus_last_day(tmp_path: Path, corpus: Path) -> No
 def test_pipeline_closes_the_crawl_and_fails_it_on_a_storage_error(tmp_path: Path) -> None:
     from scrapy.utils.test import get_crawler
 
-    from pipeline.rental_storing import RentalStoragePipeline
-    from spiders.items import PageReport
-    from spiders.rental import RentalSpider
+    from gpuprices.core.items import PageReport
+    from gpuprices.pipeline.rental_storing import RentalStoragePipeline
+    from gpuprices.spiders.rental import RentalSpider
 
     database = tmp_path / "p.db"
     with SqliteStore(database) as store:

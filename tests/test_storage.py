@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from gpuprices.core.items import ListingType, PageReport, PageStatus, RawListing
+from gpuprices.core.listing import NormalizedListing
 from gpuprices.exceptions import StorageError
-from pipeline.listing import NormalizedListing
-from spiders.items import ListingType, PageReport, PageStatus, RawListing
-from storage.schema import MIGRATIONS
-from storage.sqlite import SqliteStore, source_family
+from gpuprices.storage.schema import MIGRATIONS
+from gpuprices.storage.sqlite import SqliteStore, source_family
 
 
 @pytest.fixture
@@ -130,7 +130,7 @@ def test_database_is_readable_while_another_connection_writes(tmp_path: Path) ->
 
 
 def test_sqlite_store_implements_the_storage_interface() -> None:
-    from storage.base import Store
+    from gpuprices.storage.base import Store
 
     missing = [name for name in dir(Store) if not name.startswith("_") and not hasattr(SqliteStore, name)]
     assert missing == []

@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from alerts.outbox import Alert, Outbox, utc_now
+from gpuprices.alerts.outbox import Alert, Outbox, utc_now
 from gpuprices.cli.output import write_rows
-from storage.sqlite import SqliteStore
+from gpuprices.storage.sqlite import SqliteStore
 
 LIST_COLUMNS = ("created_at", "rule", "key", "title", "channel", "status", "attempts", "next_attempt_at",
                 "last_error", "delivery_id")

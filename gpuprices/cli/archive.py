@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
+from gpuprices.pipeline.enrich import Enricher
 from gpuprices.replay import PARSERS, reparse
-from pipeline.enrich import Enricher
-from storage.sqlite import SqliteStore
+from gpuprices.storage.sqlite import SqliteStore
 
 
 @click.command(name="reparse")

@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from pipeline.enrich import Enricher
-from pipeline.reclassify import reclassify_store
-from storage.sqlite import SqliteStore
+from gpuprices.pipeline.enrich import Enricher
+from gpuprices.pipeline.reclassify import reclassify_store
+from gpuprices.storage.sqlite import SqliteStore
 
 CLASSIFY_FIELDS = ("model", "sku", "memory_gb", "form_factor", "gpu_count", "working", "excluded_reason",
                    "classification_note")
@@ -25,7 +25,7 @@ def _enricher(app: Any) -> Enricher:
 @click.pass_obj
 def classify(app: Any, titles: tuple[str, ...]) -> None:
     """Classify listing titles (arguments, or one per line on stdin); one JSON object per title."""
-    from pipeline.classify import classify as classify_title
+    from gpuprices.pipeline.classify import classify as classify_title
 
     catalog = _enricher(app).catalog
     lines = titles or tuple(line.rstrip("\n") for line in sys.stdin if line.strip())

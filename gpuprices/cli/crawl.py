@@ -65,10 +65,10 @@ def crawl(app: Any, sources: tuple[str, ...], queries: tuple[str, ...], replay: 
 
 
 def _replay(settings: Any, sources: list[str]) -> None:
+    from gpuprices.pipeline.enrich import Enricher
     from gpuprices.replay import PARSERS, replay
-    from pipeline.enrich import Enricher
-    from storage.archive import latest_archived_crawl
-    from storage.sqlite import SqliteStore
+    from gpuprices.storage.archive import latest_archived_crawl
+    from gpuprices.storage.sqlite import SqliteStore
 
     enricher = Enricher.from_settings(settings.classify_options)
     useful = False

@@ -10,10 +10,10 @@ from typing import Any
 import click
 
 from gpuprices.cli.output import format_option, output_option, write_rows
-from market import INDEX_EXPORT_COLUMNS, index_rows
-from pipeline.classify import load_catalog
-from storage.exports import EXPORT_TABLES, export_columns, export_rows
-from storage.sqlite import SqliteStore
+from gpuprices.market import INDEX_EXPORT_COLUMNS, index_rows
+from gpuprices.pipeline.classify import load_catalog
+from gpuprices.storage.exports import EXPORT_TABLES, export_columns, export_rows
+from gpuprices.storage.sqlite import SqliteStore
 
 
 def _since(value: str | None) -> date | None:

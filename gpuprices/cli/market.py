@@ -10,10 +10,10 @@ from typing import Any
 import click
 
 from gpuprices.cli.output import write_rows
-from market.index import CONDITION_GROUPS, SIDES, compute_index, daily_index, load_observations, utc_today
-from market.premium import PREMIUM_COLUMNS, empty_row, premium_table
-from pipeline.classify.catalog import Catalog, load_catalog
-from storage.sqlite import SqliteStore
+from gpuprices.market.index import CONDITION_GROUPS, SIDES, compute_index, daily_index, load_observations, utc_today
+from gpuprices.market.premium import PREMIUM_COLUMNS, empty_row, premium_table
+from gpuprices.pipeline.classify.catalog import Catalog, load_catalog
+from gpuprices.storage.sqlite import SqliteStore
 
 
 def _catalog(app: Any) -> Catalog:
@@ -131,7 +131,7 @@ def chart(app: Any, sku: str | None, side: str, condition_group: str, days: int 
 
     Exits with code 1 and one line when there is no data for that SKU, side and condition.
     """
-    from market.chart import render_chart  # matplotlib is slow to import; only this command needs it
+    from gpuprices.market.chart import render_chart  # matplotlib is slow to import; only this command needs it
 
     if output.suffix.lower() not in (".png", ".html"):
         raise click.BadParameter("must end in .png or .html", param_hint="-o/--output")

@@ -8,13 +8,13 @@ from typing import Any
 
 import click
 
-from alerts.health import HealthRules, check_crawl
-from alerts.outbox import Outbox
+from gpuprices.alerts.health import HealthRules, check_crawl
+from gpuprices.alerts.outbox import Outbox
 from gpuprices.cli.crawl import summary_line
 from gpuprices.cycle import enabled_sources, run_cycle
 from gpuprices.daemon import Daemon, DatabaseLock, trigger_for
 from gpuprices.sources import schedule_of
-from storage.sqlite import SqliteStore
+from gpuprices.storage.sqlite import SqliteStore
 
 
 @click.command()

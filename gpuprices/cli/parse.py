@@ -11,12 +11,12 @@ from typing import Any
 import click
 
 from gpuprices.cli.output import format_option, write_rows
+from gpuprices.core.items import PageStatus
+from gpuprices.core.listing import ROW_COLUMNS, listing_row
 from gpuprices.exceptions import BlockedPageError, ParseError
 from gpuprices.parsing import PARSE_SOURCES, FileParser
-from pipeline.enrich import Enricher
-from pipeline.listing import ROW_COLUMNS, listing_row
-from spiders.items import PageStatus
-from spiders.parsers.rental import RENTAL_PARSE_SOURCES, RENTAL_ROW_COLUMNS, parse_rental_file, rental_row
+from gpuprices.pipeline.enrich import Enricher
+from gpuprices.spiders.parsers.rental import RENTAL_PARSE_SOURCES, RENTAL_ROW_COLUMNS, parse_rental_file, rental_row
 
 
 def _observed(value: str | None) -> datetime | None:

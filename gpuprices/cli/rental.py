@@ -8,11 +8,11 @@ from typing import Any
 import click
 
 from gpuprices.cli.output import write_rows
-from market.breakeven import BREAKEVEN_COLUMNS, breakeven_table
-from market.index import utc_today
-from market.rental_index import RENTAL_INDEX_COLUMNS, compute_rental_index, rental_index_rows
-from pipeline.classify.catalog import Catalog, load_catalog
-from storage.sqlite import SqliteStore
+from gpuprices.market.breakeven import BREAKEVEN_COLUMNS, breakeven_table
+from gpuprices.market.index import utc_today
+from gpuprices.market.rental_index import RENTAL_INDEX_COLUMNS, compute_rental_index, rental_index_rows
+from gpuprices.pipeline.classify.catalog import Catalog, load_catalog
+from gpuprices.storage.sqlite import SqliteStore
 
 
 def _sku(catalog: Catalog, sku: str | None) -> str | None:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from gpuprices.sources import describe, source_states, watch_target
-from storage.sqlite import SqliteStore
+from gpuprices.storage.sqlite import SqliteStore
 
 
 def _watched(store: SqliteStore) -> dict[str, list[str]]:

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from pipeline.classify.catalog import Catalog, ListPrice, Sku, load_catalog
-from pipeline.classify.classifier import Classification, ExcludedReason, classify
+from gpuprices.pipeline.classify.catalog import Catalog, ListPrice, Sku, load_catalog
+from gpuprices.pipeline.classify.classifier import Classification, ExcludedReason, classify
 
 __all__ = ["Catalog", "Classification", "ExcludedReason", "ListPrice", "Sku", "classify", "load_catalog"]

@@ -9,11 +9,11 @@ from functools import lru_cache
 
 import attrs
 
-from pipeline.classify import exclusions as ex
-from pipeline.classify.catalog import Catalog, Sku, load_catalog
-from pipeline.classify.counts import gpu_count, not_working_reason
-from pipeline.classify.formfactor import evidence, resolve
-from pipeline.classify.mentions import (
+from gpuprices.pipeline.classify import exclusions as ex
+from gpuprices.pipeline.classify.catalog import Catalog, Sku, load_catalog
+from gpuprices.pipeline.classify.counts import gpu_count, not_working_reason
+from gpuprices.pipeline.classify.formfactor import evidence, resolve
+from gpuprices.pipeline.classify.mentions import (
     OTHER_MEMORY,
     Mention,
     catalog_mentions,
@@ -22,7 +22,7 @@ from pipeline.classify.mentions import (
     other_mentions,
     part_number_skus,
 )
-from pipeline.classify.text import MemoryMention, memory_mentions, normalize
+from gpuprices.pipeline.classify.text import MemoryMention, memory_mentions, normalize
 
 __all__ = ["Classification", "ExcludedReason", "classify", "default_catalog"]
 

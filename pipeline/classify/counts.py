@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.classify.mentions import Mention
+from gpuprices.pipeline.classify.mentions import Mention
 
 __all__ = ["gpu_count", "not_working_reason"]
 

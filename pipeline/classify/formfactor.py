@@ -6,8 +6,8 @@ import re
 
 import attrs
 
-from pipeline.classify.catalog import Sku
-from pipeline.classify.text import watt_mentions
+from gpuprices.pipeline.classify.catalog import Sku
+from gpuprices.pipeline.classify.text import watt_mentions
 
 __all__ = ["FormFactorEvidence", "evidence", "resolve"]
 

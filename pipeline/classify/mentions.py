@@ -7,8 +7,8 @@ from functools import lru_cache
 
 import attrs
 
-from pipeline.classify.catalog import Catalog
-from pipeline.classify.text import tokens_after, tokens_before
+from gpuprices.pipeline.classify.catalog import Catalog
+from gpuprices.pipeline.classify.text import tokens_after, tokens_before
 
 __all__ = [
     "CatalogIndex",

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
+from gpuprices.core.items import ListingType, PageStatus, RawListing
 from gpuprices.exceptions import ParseError
-from spiders.items import ListingType, PageStatus, RawListing
 
 _JSON_FENCE = re.compile(r"```json\s*\n(.*?)\n```", re.DOTALL)
 _ITEM_ID = re.compile(r"[0-9]{6,19}")

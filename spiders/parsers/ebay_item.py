@@ -25,12 +25,18 @@ import attrs
 from lxml import etree
 from parsel import Selector
 
+from gpuprices.core.items import ListingType, PageStatus, RawListing
+from gpuprices.core.money import parse_price
 from gpuprices.exceptions import PriceParseError
-from pipeline.prices import parse_price
-from spiders.blocks import HEAD_BYTES, detect_block
-from spiders.items import ListingType, PageStatus, RawListing
-from spiders.parsers import ebay_card_text as tx
-from spiders.parsers.product_page import availability_state, find_products, jsonld_items, offer_price, offers_of
+from gpuprices.spiders.blocks import HEAD_BYTES, detect_block
+from gpuprices.spiders.parsers import ebay_card_text as tx
+from gpuprices.spiders.parsers.product_page import (
+    availability_state,
+    find_products,
+    jsonld_items,
+    offer_price,
+    offers_of,
+)
 
 
 def _has_class(name: str) -> str:

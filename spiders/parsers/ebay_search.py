@@ -27,10 +27,10 @@ import attrs
 from lxml import etree
 from parsel import Selector
 
-from spiders.blocks import HEAD_BYTES, detect_block
-from spiders.items import PageStatus, RawListing
-from spiders.parsers import ebay_card_text as tx
-from spiders.parsers.ebay_search_cards import PageContext, build_listing, read_s_card, read_s_item
+from gpuprices.core.items import PageStatus, RawListing
+from gpuprices.spiders.blocks import HEAD_BYTES, detect_block
+from gpuprices.spiders.parsers import ebay_card_text as tx
+from gpuprices.spiders.parsers.ebay_search_cards import PageContext, build_listing, read_s_card, read_s_item
 
 
 def _has_class(name: str) -> str:

@@ -16,8 +16,8 @@ from typing import Any
 
 from lxml import etree
 
-from spiders.items import ListingType, RawListing
-from spiders.parsers import ebay_card_text as tx
+from gpuprices.core.items import ListingType, RawListing
+from gpuprices.spiders.parsers import ebay_card_text as tx
 
 # Per-card queries use a cheap substring test on @class; the exact class token is then checked in
 # Python. (A token-exact XPath predicate on every element made a card ~6x slower to read.)

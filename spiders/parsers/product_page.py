@@ -29,8 +29,8 @@ import extruct
 from lxml import etree
 from parsel import Selector
 
-from spiders.blocks import HEAD_BYTES, detect_block
-from spiders.items import PageStatus, RawListing
+from gpuprices.core.items import PageStatus, RawListing
+from gpuprices.spiders.blocks import HEAD_BYTES, detect_block
 
 SOURCE = "product-page"
 _PRODUCT_TYPES = frozenset({"Product", "ProductGroup", "ProductModel", "IndividualProduct", "SomeProducts"})

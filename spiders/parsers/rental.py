@@ -11,19 +11,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gpuprices.core.items import PageStatus
 from gpuprices.exceptions import BlockedPageError, ParseError
-from spiders.blocks import detect_block
-from spiders.items import PageStatus
-from spiders.parsers.rental_items import (
+from gpuprices.spiders.blocks import detect_block
+from gpuprices.spiders.parsers.rental_items import (
     FEED_KINDS,
     RENTAL_ROW_COLUMNS,
     ParsedFeed,
     RentalOffer,
     rental_row,
 )
-from spiders.parsers.rental_skypilot import parse_skypilot_csv
-from spiders.parsers.rental_tracker import parse_tracker_jsonl
-from spiders.parsers.rental_vast import parse_vast_json
+from gpuprices.spiders.parsers.rental_skypilot import parse_skypilot_csv
+from gpuprices.spiders.parsers.rental_tracker import parse_tracker_jsonl
+from gpuprices.spiders.parsers.rental_vast import parse_vast_json
 
 __all__ = ["FEED_KINDS", "RENTAL_PARSE_SOURCES", "RENTAL_ROW_COLUMNS", "ParsedFeed", "RentalOffer", "parse_feed",
            "parse_rental_file", "rental_row"]

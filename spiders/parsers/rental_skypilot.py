@@ -15,8 +15,8 @@ from collections import Counter
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from spiders.items import PageStatus
-from spiders.parsers.rental_items import ParsedFeed, RentalOffer, decimal_or_none, make_offer
+from gpuprices.core.items import PageStatus
+from gpuprices.spiders.parsers.rental_items import ParsedFeed, RentalOffer, decimal_or_none, make_offer
 
 __all__ = ["cloud_of", "parse_skypilot_csv"]
 

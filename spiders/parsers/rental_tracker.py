@@ -22,8 +22,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from spiders.items import PageStatus
-from spiders.parsers.rental_items import ParsedFeed, RentalOffer, decimal_or_none, make_offer, plain
+from gpuprices.core.items import PageStatus
+from gpuprices.spiders.parsers.rental_items import ParsedFeed, RentalOffer, decimal_or_none, make_offer, plain
 
 __all__ = ["gpu_of_file", "parse_tracker_jsonl"]
 

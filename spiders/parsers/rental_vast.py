@@ -15,8 +15,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from spiders.items import PageStatus
-from spiders.parsers.rental_items import ParsedFeed, RentalOffer, decimal_or_none, make_offer
+from gpuprices.core.items import PageStatus
+from gpuprices.spiders.parsers.rental_items import ParsedFeed, RentalOffer, decimal_or_none, make_offer
 
 __all__ = ["parse_vast_json"]
 

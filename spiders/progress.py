@@ -11,8 +11,8 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from spiders.items import PageReport, RawListing
-from spiders.parsers.rental_items import RentalOffer
+from gpuprices.core.items import PageReport, RawListing
+from gpuprices.core.rental import RentalOffer
 
 
 class ProgressExtension:

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from spiders.items import RawListing
+from gpuprices.core.items import RawListing
 
 
 @attrs.define(kw_only=True)

@@ -15,8 +15,8 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response, TextResponse
 
 from gpuprices.exceptions import StorageError
-from storage.archive import archive_page
-from storage.sqlite import SqliteStore
+from gpuprices.storage.archive import archive_page
+from gpuprices.storage.sqlite import SqliteStore
 
 logger = logging.getLogger(__name__)
 ARCHIVED_META = ("query", "page", "sold")
