@@ -120,23 +120,38 @@ class ScheduleSettings(_Section):
     jitter_seconds: int = Field(600, ge=0)
 
 
-class EbaySearchSettings(_Section):
-    """Search-result pages (``ebay`` source)."""
+def _daily() -> ScheduleSettings:
+    return ScheduleSettings(interval_minutes=1440, jitter_seconds=1800)
+
+
+class SourceSettings(_Section):
+    """What every source's table has: a switch and the daemon's schedule. A new source's settings
+    subclass this (see README, "Adding a marketplace")."""
 
     enabled: bool = True
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+
+
+class DailySourceSettings(SourceSettings):
+    """A source crawled once a day by default (product pages, rental feeds)."""
+
+    schedule: ScheduleSettings = Field(default_factory=_daily)
+
+
+class EbaySearchSettings(SourceSettings):
+    """Search-result pages (``ebay`` source)."""
+
     base_url: HttpBase = "https://www.ebay.com"
     queries: list[str] = Field(default_factory=lambda: list(DEFAULT_QUERIES))
     max_pages: int = Field(2, ge=1, le=50)
     include_sold: bool = True
     """Also fetch the sold/completed view (``LH_Sold=1&LH_Complete=1``)."""
     items_per_page: int = Field(60, ge=1, le=240)
-    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
 
-class EbayApiSettings(_Section):
+class EbayApiSettings(SourceSettings):
     """eBay Browse API (``ebay-api`` source); runs when credentials are set."""
 
-    enabled: bool = True
     base_url: HttpBase = "https://api.ebay.com"
     marketplace: str = "EBAY_US"
     queries: list[str] | None = None
@@ -149,7 +164,6 @@ class EbayApiSettings(_Section):
     daily_call_budget: int = Field(5000, ge=1)
     category_ids: str | None = "27386"
     """Restrict to a category (27386 = Graphics/Video Cards); empty for all."""
-    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
     @property
     def has_credentials(self) -> bool:
@@ -183,18 +197,12 @@ class DaemonSettings(_Section):
     """How often pending alert deliveries are retried."""
 
 
-def _daily() -> ScheduleSettings:
-    return ScheduleSettings(interval_minutes=1440, jitter_seconds=1800)
-
-
-class EbayItemSettings(_Section):
+class EbayItemSettings(SourceSettings):
     """Watched eBay item pages (``ebay-item`` source); bare ``/itm/<id>`` pages are allowed by robots.txt."""
 
-    enabled: bool = True
     base_url: HttpBase = "https://www.ebay.com"
     items: list[str] = Field(default_factory=list)
     """Item ids or ``/itm/`` URLs (``gpuprices watch add`` adds more, stored in the database)."""
-    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
 
 class DomainSelectors(_Section):
@@ -209,14 +217,12 @@ class DomainSelectors(_Section):
     mpn: str | None = None
 
 
-class ProductPageSettings(_Section):
+class ProductPageSettings(DailySourceSettings):
     """Retailer product pages (``product-page`` source): JSON-LD/microdata offers, CSS fallback."""
 
-    enabled: bool = True
     urls: list[HttpUrlText] = Field(default_factory=list)
     selectors: dict[str, DomainSelectors] = Field(default_factory=dict)
     """Per-domain CSS fallback, keyed by host (``www.example-shop.com``)."""
-    schedule: ScheduleSettings = Field(default_factory=_daily)
 
 
 class RentalFeed(_Section):
@@ -240,20 +246,53 @@ DEFAULT_RENTAL_FEEDS = [
 ]
 
 
-class RentalSettings(_Section):
+class RentalSettings(DailySourceSettings):
     """Cloud rental prices per GPU-hour (``rental`` source); key-less public feeds, on by default."""
 
-    enabled: bool = True
     feeds: list[RentalFeed] = Field(default_factory=lambda: [RentalFeed(**f) for f in DEFAULT_RENTAL_FEEDS])
-    schedule: ScheduleSettings = Field(default_factory=_daily)
+
+
+_EXTRA_SOURCE_MODELS: dict[str, type[SourceSettings]] = {}
+"""Settings models of sources registered beyond the built-in ones (``[sources.<name>]`` tables)."""
+
+
+def register_source_settings(key: str, model: type[SourceSettings]) -> None:
+    """Accept ``[sources.<key>]`` tables validated by ``model`` (called by the source registry)."""
+    _EXTRA_SOURCE_MODELS[key] = model
 
 
 class SourcesSettings(_Section):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
     ebay: EbaySearchSettings = Field(default_factory=EbaySearchSettings)
     ebay_api: EbayApiSettings = Field(default_factory=EbayApiSettings, alias="ebay-api")
     ebay_item: EbayItemSettings = Field(default_factory=EbayItemSettings, alias="ebay-item")
     product_page: ProductPageSettings = Field(default_factory=ProductPageSettings, alias="product-page")
     rental: RentalSettings = Field(default_factory=RentalSettings)
+
+    @model_validator(mode="after")
+    def _registered_sections(self) -> SourcesSettings:
+        extra = self.__pydantic_extra__ or {}
+        for key, value in list(extra.items()):
+            model = _EXTRA_SOURCE_MODELS.get(key)
+            if model is None:
+                raise ValueError(f"unknown source {key!r}")
+            extra[key] = value if isinstance(value, model) else model.model_validate(value)
+        return self
+
+    def section(self, key: str) -> SourceSettings:
+        """The settings of the source configured under ``[sources.<key>]`` (its defaults when absent)."""
+        field = key.replace("-", "_")
+        if field in type(self).model_fields:
+            value = getattr(self, field)
+            assert isinstance(value, SourceSettings)
+            return value
+        extra = self.__pydantic_extra__ or {}
+        if key not in extra:
+            extra[key] = _EXTRA_SOURCE_MODELS[key]()
+        section = extra[key]
+        assert isinstance(section, SourceSettings)
+        return section
 
 
 class Settings(BaseSettings):

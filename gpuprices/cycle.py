@@ -21,7 +21,7 @@ from gpuprices.exceptions import CrawlError
 from gpuprices.market import compute_index, premium_table
 from gpuprices.market.breakeven import breakeven_table
 from gpuprices.pipeline.classify import load_catalog
-from gpuprices.sources import runnable_sources
+from gpuprices.sources import runnable_sources, watchable
 from gpuprices.storage.sqlite import SqliteStore
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class CycleReport:
 def enabled_sources(settings: Settings) -> list[str]:
     """Sources a cycle crawls: every enabled source that has what it needs (keys, watch lists)."""
     with SqliteStore(settings.storage.database) as store:
-        watched = {source: store.watches(source) for source in ("ebay-item", "product-page")}
+        watched = {source: store.watches(source) for source in watchable()}
     return runnable_sources(settings, watched)
 
 
