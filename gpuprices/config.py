@@ -27,11 +27,10 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
+from gpuprices import CONFIG_ENV
 from gpuprices.alerts.settings import AlertsSettings
 from gpuprices.exceptions import ConfigError
 from gpuprices.market.settings import BreakevenSettings, MarketSettings
-
-CONFIG_ENV = "GPUPRICES_CONFIG"
 
 DEFAULT_QUERIES = [
     "nvidia h100",
