@@ -28,9 +28,11 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from gpuprices import CONFIG_ENV
+from gpuprices.alerts.health import HealthRules
 from gpuprices.alerts.settings import AlertsSettings
 from gpuprices.exceptions import ConfigError
 from gpuprices.market.settings import BreakevenSettings, MarketSettings
+from gpuprices.pipeline.quarantine import QuarantineRules
 
 DEFAULT_QUERIES = [
     "nvidia h100",
@@ -169,25 +171,6 @@ class EbayApiSettings(SourceSettings):
         return bool(self.client_id and self.client_secret)
 
 
-class QuarantineSettings(_Section):
-    """Outlier and seller quarantine thresholds (see pipeline.quarantine)."""
-
-    window_days: int = Field(30, ge=1)
-    min_samples: int = Field(5, ge=2)
-    mad_k: float = Field(4.0, gt=0)
-    max_fraction_of_median: float = Field(0.5, gt=0, le=1)
-    min_fraction_of_list: float = Field(0.15, ge=0, le=1)
-    min_seller_feedback: int = Field(5, ge=0)
-
-
-class HealthSettings(_Section):
-    """Scraper health checks after every crawl (see alerts.health)."""
-
-    min_listing_fraction: float = Field(0.5, ge=0, le=1)
-    max_missing_price_fraction: float = Field(0.2, ge=0, le=1)
-    history: int = Field(10, ge=1)
-
-
 class DaemonSettings(_Section):
     """The scheduler (``gpuprices run``)."""
 
@@ -305,10 +288,10 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
-    quarantine: QuarantineSettings = Field(default_factory=QuarantineSettings)
+    quarantine: QuarantineRules = Field(default_factory=QuarantineRules)
     market: MarketSettings = Field(default_factory=MarketSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
-    health: HealthSettings = Field(default_factory=HealthSettings)
+    health: HealthRules = Field(default_factory=HealthRules)
     breakeven: BreakevenSettings = Field(default_factory=BreakevenSettings)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     catalog: dict[str, Any] = Field(default_factory=dict)
