@@ -183,6 +183,15 @@ class DaemonSettings(_Section):
     """How often pending alert deliveries are retried."""
 
 
+class WebSettings(_Section):
+    """The dashboard (``gpuprices serve``): read-only unless a token is set."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    token: SecretStr | None = None
+    """Needed (with the page's CSRF token) to re-queue dead deliveries; without it the dashboard is read-only."""
+
+
 def _daily() -> ScheduleSettings:
     return ScheduleSettings(interval_minutes=1440, jitter_seconds=1800)
 
@@ -273,6 +282,7 @@ class Settings(BaseSettings):
     health: HealthSettings = Field(default_factory=HealthSettings)
     breakeven: BreakevenSettings = Field(default_factory=BreakevenSettings)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     catalog: dict[str, Any] = Field(default_factory=dict)
     """User additions to the SKU catalog (see README)."""
 
