@@ -316,7 +316,7 @@ class SqliteStore:
         """Listings of ``sku`` seen in a crawl, with their latest unit price and flags (asking side)."""
         return list(self.db.query(
             "SELECT l.id AS listing_id, l.item_id, l.title, l.url, l.sku, o.unit_price_usd, o.price, o.currency,"
-            " o.quarantined, o.excluded_reason, o.working, o.sold, o.ended, l.source, l.seller"
+            " o.quarantined, o.excluded_reason, o.working, o.sold, o.ended, o.condition, l.source, l.seller"
             " FROM observations o JOIN listings l ON l.id = o.listing_id"
             " WHERE o.crawl_id = ? AND o.sku = ? AND o.unit_price_usd IS NOT NULL", [crawl_id, sku]))
 

@@ -4,7 +4,7 @@ The eBay Browse API responses of the corpus are parsed, normalized, classified a
 per day over the last days (as the daemon would have done), then quarantined like a crawl. Two
 strangers' titles carrying HTML are added by editing a copy of one response in a temporary folder
 (the corpus itself is never copied or changed). Rental prices come from the corpus' tracker feed
-with its snapshot times moved to recent days, an alert with a dead delivery from the outbox.
+with its snapshot times moved to recent days (and relabelled once as A100 80GB SXM4), an alert with a dead delivery from the outbox.
 """
 
 from __future__ import annotations
@@ -72,8 +72,10 @@ def _rentals(store: SqliteStore, corpus: Path, folder: Path, now: datetime) -> N
     lines = [json.loads(line) for line in source.read_text("utf-8").splitlines() if line.strip()]
     for back, line in enumerate(reversed(lines[-DAYS:])):
         line["timestamp"] = (now - timedelta(days=back, hours=1)).isoformat()
+    # The same snapshots once more as A100 80GB SXM4 (a SKU the listings have), so rent vs buy has a row.
+    a100 = [{**line, "gpu_type": "A100_80GB", "socket_type": "SXM4"} for line in lines[-DAYS:]]
     moved = folder / "tracker-recent.jsonl"
-    moved.write_text("\n".join(json.dumps(line) for line in lines[-DAYS:]) + "\n", encoding="utf-8")
+    moved.write_text("\n".join(json.dumps(line) for line in [*lines[-DAYS:], *a100]) + "\n", encoding="utf-8")
     crawl_id = store.start_crawl("rental")
     save_rentals(store, crawl_id, parse_rental_file(moved, "tracker"))
     store.finish_crawl(crawl_id, "ok")

@@ -58,7 +58,10 @@
       { label: "list price", stroke: "#5f6b76", dash: [6, 4], points: { show: false }, value: function (u, v) { return usd(v); } }
     ],
     bands: [{ series: [3, 2], fill: "rgba(31,111,235,0.12)" }],
-    axes: [{}, { values: function (u, ticks) { return ticks.map(usd); }, size: 70 }],
+    // Whole days on the time axis: the index has one value per UTC day.
+    axes: [{ incrs: [86400, 2 * 86400, 7 * 86400, 14 * 86400, 30 * 86400, 91 * 86400, 365 * 86400],
+             values: function (u, ticks) { return ticks.map(function (t) { return new Date(t * 1000).toISOString().slice(5, 10); }); } },
+           { values: function (u, ticks) { return ticks.map(usd); }, size: 70 }],
     hooks: { setCursor: [showTooltip] }
   };
   var plot = new uPlot(options, data, holder);
