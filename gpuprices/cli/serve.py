@@ -8,6 +8,14 @@ from typing import Any
 import click
 
 
+def bind_warning(host: str, *, has_token: bool) -> str | None:
+    """The one line printed when the dashboard is reachable beyond this machine and has no token."""
+    if has_token or _loopback(host):
+        return None
+    return (f"gpuprices: warning: serving on {host} without [web] token: anyone who can reach it reads the"
+            " dashboard (it stays read-only)")
+
+
 def _loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -34,9 +42,9 @@ def serve(app: Any, host: str | None, port: int | None) -> None:
     settings = app.settings
     host = host or settings.web.host
     port = port or settings.web.port
-    if not _loopback(host) and settings.web.token is None:
-        click.echo(f"gpuprices: warning: serving on {host} without [web] token: anyone who can reach it reads the"
-                   " dashboard (it stays read-only)", err=True)
+    warning = bind_warning(host, has_token=settings.web.token is not None)
+    if warning:
+        click.echo(warning, err=True)
     click.echo(f"gpuprices: serving http://{host}:{port}/ (database {settings.storage.database})", err=True)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info" if app.verbose else "warning",
                 access_log=app.verbose, server_header=False)
