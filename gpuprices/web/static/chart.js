@@ -17,6 +17,12 @@
   holder.dataset.askingPoints = String(count(data[1]));
   holder.dataset.soldPoints = String(count(data[4]));
   var usd = function (v) { return v === null ? "—" : "$" + Math.round(v).toLocaleString("en-US"); };
+  // Exact amounts from the decimal text ("40742.50" → "$40,742.50"): no float rounding in what people read.
+  var money = function (text) {
+    if (text === null || text === undefined) return "—";
+    var parts = String(text).split(".");
+    return "$" + parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (parts[1] ? "." + parts[1] : "");
+  };
   var tooltip = document.getElementById("tooltip");
 
   function describe(i) {
@@ -25,11 +31,11 @@
     ["asking", "sold"].forEach(function (side) {
       var s = p[side];
       if (s) {
-        lines.push(side + " median " + usd(num(s.median_usd)) + "  n=" + s.n +
-                   "  p25/p75 " + usd(num(s.p25_usd)) + " / " + usd(num(s.p75_usd)));
+        lines.push(side + " median " + money(s.median_usd) + "  n=" + s.n +
+                   "  p25/p75 " + money(s.p25_usd) + " / " + money(s.p75_usd));
       }
     });
-    if (p.list_price_usd !== null) lines.push("list price " + usd(num(p.list_price_usd)));
+    if (p.list_price_usd !== null) lines.push("list price " + money(p.list_price_usd));
     return lines.join("\n");
   }
 
