@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 STATUSES = ("pending", "delivered", "dead")
 RECENT_COLUMNS = ("delivery_id", "alert_id", "created_at", "rule", "kind", "key", "title", "channel", "status",
-                  "attempts", "next_attempt_at", "deadline_at", "last_status", "last_error", "delivered_at", "webhook_id")
+                  "attempts", "next_attempt_at", "deadline_at", "last_status", "last_error", "delivered_at",
+                  "webhook_id")
 """Keys of :meth:`Outbox.recent` rows, in order."""
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 # A claimed delivery is hidden from other processes while it is sent (up to 3 same-host redirects, each
@@ -287,7 +288,8 @@ class Outbox:
         row = self.store.db.execute("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'").fetchone()
         return datetime.fromisoformat(row[0]) if row and row[0] else None
 
-    def recent(self, limit: int = 20, *, alert_id: int | None = None, status: str | None = None) -> list[dict[str, Any]]:
+    def recent(self, limit: int = 20, *, alert_id: int | None = None,
+               status: str | None = None) -> list[dict[str, Any]]:
         """Newest alerts first, one row per delivery: alert fields plus the delivery state (only ``status``)."""
         conditions = [(sql, value) for sql, value in (("a.id = ?", alert_id), ("d.status = ?", status))
                       if value is not None]

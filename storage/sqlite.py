@@ -46,6 +46,11 @@ class SaveResult:
     observations: int = 0
 
 
+def decode_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored row with its 0/1 flags (:data:`BOOL_COLUMNS`) as booleans, as exports show them."""
+    return {key: (bool(value) if key in BOOL_COLUMNS and value is not None else value) for key, value in row.items()}
+
+
 def _sql_value(column: str, value: Any) -> Any:
     if column in BOOL_COLUMNS and value is not None:
         return int(bool(value))
@@ -353,15 +358,15 @@ class SqliteStore:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        return [self._decoded(row) for row in self.db.query(sql, params)]
+        return [decode_row(row) for row in self.db.query(sql, params)]
 
     def listing(self, listing_id: int) -> dict[str, Any] | None:
         rows = list(self.db.query("SELECT * FROM listings WHERE id = ?", [listing_id]))
-        return self._decoded(rows[0]) if rows else None
+        return decode_row(rows[0]) if rows else None
 
     def listing_observations(self, listing_id: int) -> list[dict[str, Any]]:
         """Every observation of one listing, oldest first, columns as ``export observations``."""
-        return [self._decoded(row) for row in self.db.query(
+        return [decode_row(row) for row in self.db.query(
             "SELECT l.family, l.item_id, l.variation_id, o.* FROM observations o JOIN listings l ON l.id = o.listing_id"
             " WHERE o.listing_id = ? ORDER BY o.id", [listing_id])]
 
@@ -375,10 +380,6 @@ class SqliteStore:
     def alert_states(self) -> list[dict[str, Any]]:
         """Every rule × key state (armed, fired …) with its last value."""
         return list(self.db.query("SELECT * FROM alert_state ORDER BY rule, key"))
-
-    @staticmethod
-    def _decoded(row: dict[str, Any]) -> dict[str, Any]:
-        return {key: (bool(value) if key in BOOL_COLUMNS and value is not None else value) for key, value in row.items()}
 
     # -- watch lists ----------------------------------------------------------------------
     def watches(self, source: str) -> list[str]:

@@ -15,12 +15,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 pytest.importorskip("starlette")
-from starlette.testclient import TestClient  # noqa: E402
+from starlette.testclient import TestClient
 
-from gpuprices.config import load_settings  # noqa: E402
-from gpuprices.web.app import create_app  # noqa: E402
-from tests.e2e import run_cli  # noqa: E402
-from tests.web_store import SECRET_CHANNEL_URL, XSS_TITLE, XSS_TITLE_2, CorpusStore, build_corpus_store  # noqa: E402
+from gpuprices.config import load_settings
+from gpuprices.web.app import create_app
+from tests.e2e import run_cli
+from tests.web_store import SECRET_CHANNEL_URL, XSS_TITLE, XSS_TITLE_2, CorpusStore, build_corpus_store
 
 TOKEN = "operator-token-5d1f0c"
 
@@ -85,7 +85,8 @@ def test_listings_equal_the_export_and_filter(client: TestClient, built: CorpusS
 
 def test_observations_equal_the_export(client: TestClient, built: CorpusStore) -> None:
     exported = cli_json(built, "export", "observations", "--format", "json")
-    listing = next(r for r in api(client, "/api/listings?sku=h100-80gb-pcie") if r["first_seen_at"] != r["last_seen_at"])
+    listing = next(r for r in api(client, "/api/listings?sku=h100-80gb-pcie")
+                   if r["first_seen_at"] != r["last_seen_at"])
     rows = api(client, f"/api/listings/{listing['id']}/observations")
     assert rows == [r for r in exported if r["listing_id"] == listing["id"]]
     assert len({r["observed_at"][:10] for r in rows}) == built.days  # one crawl a day (some items on two queries)
@@ -125,8 +126,8 @@ def test_bad_parameters_get_one_line(client: TestClient) -> None:
 def test_openapi_documents_every_endpoint_with_the_rows_fields(client: TestClient) -> None:
     schema = api(client, "/api/openapi.json")
     assert schema["openapi"].startswith("3.")
-    expected = {"/api/index", "/api/premium", "/api/listings", "/api/listings/{listing_id}/observations", "/api/rentals",
-                "/api/breakeven", "/api/sources", "/api/alerts"}
+    expected = {"/api/index", "/api/premium", "/api/listings", "/api/listings/{listing_id}/observations",
+                "/api/rentals", "/api/breakeven", "/api/sources", "/api/alerts"}
     assert set(schema["paths"]) == expected
     for path, spec in schema["paths"].items():
         name = spec["get"]["operationId"]

@@ -4,7 +4,8 @@ The eBay Browse API responses of the corpus are parsed, normalized, classified a
 per day over the last days (as the daemon would have done), then quarantined like a crawl. Two
 strangers' titles carrying HTML are added by editing a copy of one response in a temporary folder
 (the corpus itself is never copied or changed). Rental prices come from the corpus' tracker feed
-with its snapshot times moved to recent days (and relabelled once as A100 80GB SXM4), an alert with a dead delivery from the outbox.
+with its snapshot times moved to recent days (and relabelled once as A100 80GB SXM4), an alert with
+a dead delivery from the outbox.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
 import attrs
 
 from gpuprices.alerts.outbox import Alert, Outbox
@@ -82,7 +84,8 @@ def _rentals(store: SqliteStore, corpus: Path, folder: Path, now: datetime) -> N
 
 
 def _alerts(store: SqliteStore, now: datetime) -> None:
-    settings = AlertsSettings.model_validate({"channels": [{"name": "ops", "kind": "slack", "url": SECRET_CHANNEL_URL}]})
+    channel = {"name": "ops", "kind": "slack", "url": SECRET_CHANNEL_URL}
+    settings = AlertsSettings.model_validate({"channels": [channel]})
     outbox = Outbox(store, settings, clock=lambda: now)
     alert_id = outbox.enqueue(Alert(rule="h100-cheap", kind="new_listing_below", key="h100-80gb-pcie|listing|1",
                                     dedupe_key="h100-cheap|1", title='Cheap <b>H100</b> "deal"',

@@ -225,7 +225,8 @@ def openapi(store: Any) -> dict[str, Any]:
             "summary": endpoint.summary, "operationId": endpoint.name, "parameters": parameters,
             "responses": {
                 "200": {"description": "rows", "content": {
-                    "application/json": {"schema": {"type": "array", "items": {"$ref": f"#/components/schemas/{endpoint.name}"}}},
+                    "application/json": {"schema": {"type": "array",
+                                                     "items": {"$ref": f"#/components/schemas/{endpoint.name}"}}},
                     "text/csv": {"schema": {"type": "string"}}}},
                 "400": {"description": "a parameter that cannot be used", "content": {"application/json": {
                     "schema": {"type": "object", "properties": {"error": {"type": "string"}}}}}},

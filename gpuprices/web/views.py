@@ -7,7 +7,7 @@ market functions do the reading.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import attrs
@@ -198,7 +198,3 @@ def requeue_dead(store: SqliteStore, ctx: WebContext) -> int:
 def freshness(store: SqliteStore) -> str | None:
     """When a listing was last seen: how current the index is."""
     return store.last_seen_at()
-
-
-def days_ago(days: int) -> str:
-    return (today() - timedelta(days=days - 1)).isoformat()
