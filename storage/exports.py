@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from gpuprices.storage.sqlite import SqliteStore, decode_row
+from gpuprices.storage.sqlite import BOOL_COLUMNS, SqliteStore
 
 EXPORT_TABLES = ("listings", "observations", "crawls")
 
@@ -39,7 +39,8 @@ def export_rows(store: SqliteStore, table: str, *, since: str | None = None,
         sql += " WHERE " + " AND ".join(where)
     sql += f" ORDER BY {order}"
     for row in store.db.query(sql, params):
-        yield decode_row(row)
+        yield {key: (bool(value) if key in BOOL_COLUMNS and value is not None else value)
+               for key, value in row.items()}
 
 
 def export_columns(store: SqliteStore, table: str) -> list[str]:

@@ -121,7 +121,7 @@ def _observation_columns(store: Any) -> Sequence[str]:
 
 def _listings(store: Any, ctx: WebContext, request: Request) -> list[dict[str, Any]]:
     since = date_param(request, "since")
-    return views.listings(store, sku=sku_param(ctx, request), side=choice_param(request, "side", SIDES),
+    return views.listings(store, ctx, sku=sku_param(ctx, request), side=choice_param(request, "side", SIDES),
                           condition_group=choice_param(request, "condition", CONDITION_GROUPS),
                           since=since.isoformat() if since else None,
                           include_excluded=flag_param(request, "include_excluded"))
@@ -155,7 +155,7 @@ ENDPOINTS = (
              _observation_columns, _observations),
     Endpoint("/api/rentals", "rentals", "Daily cloud rental index, USD per GPU-hour (= `rental`)", (_SKU, _DAYS),
              lambda store: RENTAL_INDEX_COLUMNS,
-             lambda store, ctx, r: views.rentals(store, sku=sku_param(ctx, r), days=int_param(r, "days", 7))),
+             lambda store, ctx, r: views.rentals(store, ctx, sku=sku_param(ctx, r), days=int_param(r, "days", 7))),
     Endpoint("/api/breakeven", "breakeven", "Rent vs buy: months until owning is cheaper (= `breakeven`)",
              (_SKU, _DAYS), lambda store: BREAKEVEN_COLUMNS,
              lambda store, ctx, r: views.breakeven(store, ctx, sku=sku_param(ctx, r), days=int_param(r, "days", 30))),

@@ -7,6 +7,8 @@ daemon writing, and the daemon never blocks them). Sync endpoints run in Starlet
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -29,8 +31,10 @@ STATIC = Path(__file__).resolve().parent / "static"
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> Starlette:
-    ctx = WebContext(settings=settings, catalog=load_catalog(extra=settings.catalog or None))
+def create_app(settings: Settings, *, clock: Callable[[], date] | None = None) -> Starlette:
+    """The app on ``settings``' database; ``clock`` gives today's UTC date (default: the real one)."""
+    ctx = WebContext(settings=settings, catalog=load_catalog(extra=settings.catalog or None),
+                     **({"clock": clock} if clock is not None else {}))
     pages = Pages(ctx)
 
     def metrics(request: Request) -> Response:

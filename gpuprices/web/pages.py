@@ -107,7 +107,7 @@ class Pages:
         group = group if group in CONDITION_GROUPS else "all"
         with self.ctx.open_store() as store:
             series = views.sku_series(store, self.ctx, sku, days=days, condition_group=group)
-            counted, excluded = views.current_listings(store, sku)
+            counted, excluded = views.current_listings(store, self.ctx, sku)
         return self.render(request, "sku.html", title=display_name(item), sku=sku, item=item, series=series, days=days,
                            group=group, ranges=RANGES, groups=CONDITION_GROUPS, counted=counted, excluded=excluded)
 
@@ -117,7 +117,7 @@ class Pages:
         except ValueError:
             return self.not_found(request, "No such listing.")
         with self.ctx.open_store() as store:
-            found = views.listing_detail(store, listing_id)
+            found = views.listing_detail(store, self.ctx, listing_id)
         if found is None:
             return self.not_found(request, f"No listing {listing_id}.")
         row, observations = found
@@ -126,8 +126,8 @@ class Pages:
 
     def rentals(self, request: Request) -> Response:
         with self.ctx.open_store() as store:
-            index = views.rentals(store, days=7)
-            providers = views.rental_providers(store, days=7)
+            index = views.rentals(store, self.ctx, days=7)
+            providers = views.rental_providers(store, self.ctx, days=7)
             breakeven = views.breakeven(store, self.ctx)
         return self.render(request, "rentals.html", title="Rentals and rent vs buy", index=index,
                            providers=providers, breakeven=breakeven)

@@ -7,6 +7,7 @@ market functions do the reading.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -35,6 +36,11 @@ EXCLUDED_LIMIT = 500
 class WebContext:
     settings: Settings
     catalog: Catalog
+    clock: Callable[[], date] = utc_today
+    """Today's UTC date (benchmarks on a fixed synthetic market set their own)."""
+
+    def today(self) -> date:
+        return self.clock()
 
     def open_store(self) -> SqliteStore:
         return SqliteStore(self.settings.storage.database)
@@ -44,14 +50,10 @@ class WebContext:
         return self.settings.market.min_samples
 
 
-def today() -> date:
-    return utc_today()
-
-
 # -- the market -------------------------------------------------------------------------------
 def premium(store: SqliteStore, ctx: WebContext, *, sku: str | None = None, days: int = 30) -> list[dict[str, Any]]:
     """``gpuprices premium --format json``."""
-    end = today()
+    end = ctx.today()
     index = compute_index(store, ctx.catalog, days=days, sku=sku, min_samples=ctx.min_samples, today=end)
     return premium_table(index, today=end)
 
@@ -60,13 +62,13 @@ def index(store: SqliteStore, ctx: WebContext, *, since: date | None = None, sku
           ) -> list[dict[str, Any]]:
     """``gpuprices export index --format json`` (optionally one SKU's rows)."""
     rows = index_rows(store, ctx.catalog, since=since, days=ctx.settings.market.history_days,
-                      min_samples=ctx.min_samples, today=today())
+                      min_samples=ctx.min_samples, today=ctx.today())
     return [row for row in rows if sku is None or row["sku"] == sku]
 
 
 def overview(store: SqliteStore, ctx: WebContext) -> list[dict[str, Any]]:
     """One row per SKU seen in the last 30 days; the index spans 60 for the 30-day change."""
-    end = today()
+    end = ctx.today()
     frame = compute_index(store, ctx.catalog, days=2 * OVERVIEW_DAYS, min_samples=ctx.min_samples, today=end)
     return overview_rows(frame, premium_table(frame, today=end), today=end)
 
@@ -74,7 +76,7 @@ def overview(store: SqliteStore, ctx: WebContext) -> list[dict[str, Any]]:
 def sku_series(store: SqliteStore, ctx: WebContext, sku: str, *, days: int, condition_group: str
                ) -> list[dict[str, Any]]:
     """Per day of the range: asking and sold median, p25, p75 and n of one condition group, and the list price."""
-    frame = compute_index(store, ctx.catalog, days=days, sku=sku, min_samples=ctx.min_samples, today=today())
+    frame = compute_index(store, ctx.catalog, days=days, sku=sku, min_samples=ctx.min_samples, today=ctx.today())
     frame = frame[frame["condition_group"] == condition_group]
     by_day: dict[str, dict[str, Any]] = {}
     for row in frame.itertuples(index=False):
@@ -86,31 +88,34 @@ def sku_series(store: SqliteStore, ctx: WebContext, sku: str, *, days: int, cond
     return [by_day[day] for day in sorted(by_day)]
 
 
-def listings(store: SqliteStore, *, sku: str | None = None, side: str | None = None,
+def listings(store: SqliteStore, ctx: WebContext, *, sku: str | None = None, side: str | None = None,
              condition_group: str | None = None, since: str | None = None, include_excluded: bool = False,
              limit: int | None = None) -> list[dict[str, Any]]:
     """``listings`` rows with their deal context (``export listings`` columns plus ``deal_*``)."""
     rows = store.find_listings(sku=sku, side=side, condition_group=condition_group, since=since,
                                include_excluded=include_excluded, limit=limit)
-    book = deal_book(store, today=today(), sku=sku)
+    book = deal_book(store, today=ctx.today(), sku=sku)
     return list(with_deal_context(rows, book))
 
 
-def current_listings(store: SqliteStore, sku: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+Rows = list[dict[str, Any]]
+
+
+def current_listings(store: SqliteStore, ctx: WebContext, sku: str) -> tuple[Rows, Rows]:
     """Listings of ``sku`` seen on its latest day: those that count, and those excluded (with reasons)."""
     last = store.last_seen_at(sku)
     if last is None:
         return [], []
-    rows = listings(store, sku=sku, since=last[:10], include_excluded=True, limit=EXCLUDED_LIMIT)
+    rows = listings(store, ctx, sku=sku, since=last[:10], include_excluded=True, limit=EXCLUDED_LIMIT)
     counted = [r for r in rows if not (r["excluded_reason"] or r["quarantined"] or r["working"] is False)]
     return counted, [r for r in rows if r not in counted]
 
 
-def listing_detail(store: SqliteStore, listing_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+def listing_detail(store: SqliteStore, ctx: WebContext, listing_id: int) -> tuple[dict[str, Any], Rows] | None:
     row = store.listing(listing_id)
     if row is None:
         return None
-    book = deal_book(store, today=today(), sku=row["sku"]) if row["sku"] else None
+    book = deal_book(store, today=ctx.today(), sku=row["sku"]) if row["sku"] else None
     context = book.listing_context(row) if book is not None else {}
     return {**row, **context}, store.listing_observations(listing_id)
 
@@ -128,18 +133,18 @@ def exclusion_reason(row: dict[str, Any]) -> str:
 
 
 # -- rentals ------------------------------------------------------------------------------------
-def rentals(store: SqliteStore, *, sku: str | None = None, days: int = 7) -> list[dict[str, Any]]:
+def rentals(store: SqliteStore, ctx: WebContext, *, sku: str | None = None, days: int = 7) -> list[dict[str, Any]]:
     """``gpuprices rental --format json``."""
-    return rental_index_rows(compute_rental_index(store, days=days, sku=sku, today=today()))
+    return rental_index_rows(compute_rental_index(store, days=days, sku=sku, today=ctx.today()))
 
 
-def rental_providers(store: SqliteStore, *, days: int = 7) -> list[dict[str, Any]]:
-    return provider_rows(store, days=days, today=today())
+def rental_providers(store: SqliteStore, ctx: WebContext, *, days: int = 7) -> list[dict[str, Any]]:
+    return provider_rows(store, days=days, today=ctx.today())
 
 
 def breakeven(store: SqliteStore, ctx: WebContext, *, sku: str | None = None, days: int = 30) -> list[dict[str, Any]]:
     """``gpuprices breakeven --format json``."""
-    return breakeven_table(store, ctx.catalog, ctx.settings.breakeven, sku=sku, today=today(), days=days)
+    return breakeven_table(store, ctx.catalog, ctx.settings.breakeven, sku=sku, today=ctx.today(), days=days)
 
 
 # -- operations ---------------------------------------------------------------------------------

@@ -56,7 +56,7 @@
     height: 320,
     scales: { x: { time: true } },
     series: [
-      {},
+      { label: "day", value: function (u, v) { return v === null ? "—" : new Date(v * 1000).toISOString().slice(0, 10); } },
       { label: "asking median", stroke: "#1f6feb", width: 2, points: dot, value: function (u, v) { return usd(v); } },
       { label: "p25", stroke: "rgba(31,111,235,0.35)", points: { show: false }, value: function (u, v) { return usd(v); } },
       { label: "p75", stroke: "rgba(31,111,235,0.35)", points: { show: false }, value: function (u, v) { return usd(v); } },
