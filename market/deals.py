@@ -33,6 +33,7 @@ WINDOW_DAYS = 30
 LOOKBACK_DAYS = 90
 DEAL_COLUMNS = ("deal_percentile", "deal_n", "deal_lowest_days")
 _NONE = dict.fromkeys(DEAL_COLUMNS)
+_EPOCH = date(1970, 1, 1)
 
 
 def _group(condition: str | None) -> str | None:
@@ -50,26 +51,41 @@ def _day(text: str | None) -> date | None:
         return None
 
 
+class _Group:
+    """One SKU × side × condition group as arrays: rows in day order, and the minimum of each day."""
+
+    def __init__(self, rows: pd.DataFrame) -> None:
+        rows = rows.sort_values(["day_number", "listing_id"], kind="stable")
+        self.days = rows["day_number"].to_numpy(dtype="int64")
+        self.listings = rows["listing_id"].to_numpy(dtype="int64")
+        self.prices = rows["unit_price_usd"].to_numpy(dtype="float64")
+        minima = rows.groupby("day_number", sort=True)["unit_price_usd"].min()
+        self.min_days = minima.index.to_numpy(dtype="int64")
+        self.min_prices = minima.to_numpy(dtype="float64")
+
+
 class DealBook:
     """The counted prices of the last :data:`LOOKBACK_DAYS` days, grouped, ready to place listings in."""
 
     def __init__(self, frame: pd.DataFrame) -> None:
-        self._groups: dict[tuple[str, str, str], pd.DataFrame] = {}
+        self._groups: dict[tuple[str, str, str], _Group] = {}
         if not frame.empty:
-            frame = frame.assign(day=frame["day"].dt.date, sku=frame["sku"].astype(str),
-                                 side=frame["side"].astype(str), condition_group=frame["condition_group"].astype(str))
+            frame = frame.assign(day_number=(frame["day"] - pd.Timestamp("1970-01-01")).dt.days,
+                                 sku=frame["sku"].astype(str), side=frame["side"].astype(str),
+                                 condition_group=frame["condition_group"].astype(str))
             for key, rows in frame.groupby(["sku", "side", "condition_group"], sort=False):
-                self._groups[(str(key[0]), str(key[1]), str(key[2]))] = rows.loc[
-                    :, ["day", "listing_id", "unit_price_usd"]].sort_values(["day", "listing_id"], kind="stable")
-        self._window_cache: dict[tuple[tuple[str, str, str], date], np.ndarray] = {}
+                self._groups[(str(key[0]), str(key[1]), str(key[2]))] = _Group(rows)
+        self._window_cache: dict[tuple[tuple[str, str, str], int], np.ndarray] = {}
 
-    def _window(self, key: tuple[str, str, str], day: date) -> np.ndarray:
+    def _window(self, key: tuple[str, str, str], day: int) -> np.ndarray:
+        """Sorted latest price of each listing seen in the window ending on ``day``."""
         cached = self._window_cache.get((key, day))
         if cached is None:
-            rows = self._groups[key]
-            inside = rows[(rows["day"] > day - timedelta(days=WINDOW_DAYS)) & (rows["day"] <= day)]
-            latest = inside.groupby("listing_id", sort=False)["unit_price_usd"].last()  # rows are in day order
-            cached = np.sort(latest.to_numpy(dtype="float64"))
+            group = self._groups[key]
+            inside = (group.days > day - WINDOW_DAYS) & (group.days <= day)
+            listings, prices = group.listings[inside][::-1], group.prices[inside][::-1]
+            _, first = np.unique(listings, return_index=True)  # reversed: the first is the latest
+            cached = np.sort(prices[first])
             self._window_cache[(key, day)] = cached
         return cached
 
@@ -83,25 +99,28 @@ class DealBook:
         if key not in self._groups:
             return {**_NONE, "deal_n": 0}
         price = float(unit_price_usd)
-        prices = self._window(key, day)
+        number = (day - _EPOCH).days
+        prices = self._window(key, number)
         n = len(prices)
         percentile = None
         if n:
             below = int(np.searchsorted(prices, price, side="left"))
             equal = int(np.searchsorted(prices, price, side="right")) - below
             percentile = round(100.0 * (below + 0.5 * equal) / n, 1)
-        return {"deal_percentile": percentile, "deal_n": n, "deal_lowest_days": self._lowest_days(key, price, day)}
+        return {"deal_percentile": percentile, "deal_n": n,
+                "deal_lowest_days": self._lowest_days(self._groups[key], price, number)}
 
-    def _lowest_days(self, key: tuple[str, str, str], price: float, day: date) -> int | None:
-        rows = self._groups[key]
-        history = rows[(rows["day"] <= day) & (rows["day"] > day - timedelta(days=LOOKBACK_DAYS))]
-        if history.empty:
+    @staticmethod
+    def _lowest_days(group: _Group, price: float, day: int) -> int | None:
+        inside = (group.min_days <= day) & (group.min_days > day - LOOKBACK_DAYS)
+        if not inside.any():
             return None
-        lower = history.loc[history["unit_price_usd"] < price, "day"]
-        if lower.empty:
-            return (day - history["day"].min()).days + 1
-        latest_lower = lower.max()
-        return None if latest_lower == day else (day - latest_lower).days
+        days = group.min_days[inside]
+        lower = days[group.min_prices[inside] < price]
+        if lower.size == 0:
+            return int(day - days.min()) + 1
+        latest = int(lower.max())
+        return None if latest == day else day - latest
 
     def listing_context(self, row: dict[str, Any]) -> dict[str, Any]:
         """Context of a ``listings`` row (or any row with sku, sold, condition, unit_price_usd, dates)."""

@@ -96,3 +96,21 @@ def test_export_listings_carries_deal_context(tmp_path: Path) -> None:
     assert rows["b"]["deal_percentile"] == 75.0
     csv = run_cli("--config", str(config), "export", "listings", "--format", "csv", cwd=tmp_path)
     assert csv.stdout.splitlines()[0].lstrip("\ufeff").endswith("deal_percentile,deal_n,deal_lowest_days")
+
+
+def test_new_listing_alerts_carry_the_deal_context(store: SqliteStore) -> None:
+    from decimal import Decimal
+
+    from gpuprices.alerts.rules import RuleEvaluator
+    from gpuprices.alerts.settings import RuleSettings
+
+    insert_observations(store, [{"item_id": f"m{i}", "price": str(20000 + 1000 * i), "observed_at": _at(3)}
+                                for i in range(9)])
+    insert_observations(store, [{"item_id": "cheap", "price": "19500", "observed_at": _at(0)}])
+    crawl_id = int(store.crawl(2)["id"])  # each insert_observations call is one crawl: the second one
+    rule = RuleSettings(name="cheap", kind="new_listing_below", sku="h100-80gb-pcie", unit_price_usd=Decimal(21000))
+    now = datetime(TODAY.year, TODAY.month, TODAY.day, 18, tzinfo=UTC)
+    firings = list(RuleEvaluator(store, [rule], ["ops"], now).new_listing_rules([crawl_id]))
+    payload = next(f.alert.payload for f in firings if f.alert.payload["item_id"] == "cheap")
+    assert payload["deal_n"] == 10 and payload["deal_percentile"] == 5.0  # cheapest of ten
+    assert payload["deal_lowest_days"] == 4  # the lowest of the four days of history
