@@ -28,6 +28,10 @@ logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 STATUSES = ("pending", "delivered", "dead")
+RECENT_COLUMNS = ("delivery_id", "alert_id", "created_at", "rule", "kind", "key", "title", "channel", "status",
+                  "attempts", "next_attempt_at", "deadline_at", "last_status", "last_error", "delivered_at",
+                  "webhook_id")
+"""Keys of :meth:`Outbox.recent` rows, in order."""
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 # A claimed delivery is hidden from other processes while it is sent (up to 3 same-host redirects, each
 # within the channel timeout); after a crash mid-send it becomes due again once the lease ends.
@@ -284,9 +288,13 @@ class Outbox:
         row = self.store.db.execute("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'").fetchone()
         return datetime.fromisoformat(row[0]) if row and row[0] else None
 
-    def recent(self, limit: int = 20, *, alert_id: int | None = None) -> list[dict[str, Any]]:
-        """Newest alerts first, one row per delivery: alert fields plus the delivery state."""
-        where, params = ("WHERE a.id = ?", [alert_id]) if alert_id is not None else ("", [])
+    def recent(self, limit: int = 20, *, alert_id: int | None = None,
+               status: str | None = None) -> list[dict[str, Any]]:
+        """Newest alerts first, one row per delivery: alert fields plus the delivery state (only ``status``)."""
+        conditions = [(sql, value) for sql, value in (("a.id = ?", alert_id), ("d.status = ?", status))
+                      if value is not None]
+        where = ("WHERE " + " AND ".join(sql for sql, _ in conditions)) if conditions else ""
+        params: list[Any] = [value for _, value in conditions]
         return list(self.store.db.query(
             "SELECT d.id AS delivery_id, a.id AS alert_id, a.created_at, a.rule, a.kind, a.key, a.title,"
             " d.channel, d.status, d.attempts, d.next_attempt_at, d.deadline_at, d.last_status, d.last_error,"

@@ -19,6 +19,7 @@ from gpuprices.alerts.health import Health
 from gpuprices.alerts.outbox import Alert
 from gpuprices.alerts.settings import RuleSettings
 from gpuprices.alerts.state import RuleState, Threshold, step
+from gpuprices.market.deals import DealBook, deal_book
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ class RuleEvaluator:
         for rule in self.rules:
             if rule.kind != "new_listing_below" or rule.unit_price_usd is None or not rule.sku:
                 continue
+            book: DealBook | None = None
             for crawl_id in crawl_ids:
                 for row in self.store.new_priced_listings(crawl_id, rule.sku):
                     if (row["excluded_reason"] or not row["working"] or row["sold"] or row["ended"]
@@ -150,11 +152,14 @@ class RuleEvaluator:
                     if unit >= rule.unit_price_usd:
                         continue
                     key = f"{rule.sku}|listing|{row['listing_id']}"
+                    book = book or deal_book(self.store, today=self.now.date(), sku=rule.sku)
+                    deal = book.context(sku=rule.sku, sold=row["sold"], condition=row.get("condition"),
+                                        unit_price_usd=unit, day=self.now.date())
                     yield self._firing(
                         rule, key, f"New {rule.sku} listing at ${unit:,.2f} per GPU (below ${rule.unit_price_usd:,})",
                         {"sku": rule.sku, "item_id": row["item_id"], "title": row["title"], "url": row["url"],
                          "unit_price_usd": str(unit), "price": row["price"], "currency": row["currency"],
-                         "threshold": str(rule.unit_price_usd), "source": row["source"]},
+                         "threshold": str(rule.unit_price_usd), "source": row["source"], **deal},
                         dedupe=f"{rule.name}|listing|{row['listing_id']}")
 
     def health_rules(self, health: Sequence[Health]) -> Iterator[Firing]:

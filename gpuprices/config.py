@@ -179,6 +179,15 @@ class DaemonSettings(_Section):
     """How often pending alert deliveries are retried."""
 
 
+class WebSettings(_Section):
+    """The dashboard (``gpuprices serve``): read-only unless a token is set."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    token: SecretStr | None = None
+    """Needed (with the page's CSRF token) to re-queue dead deliveries; without it the dashboard is read-only."""
+
+
 class EbayItemSettings(SourceSettings):
     """Watched eBay item pages (``ebay-item`` source); bare ``/itm/<id>`` pages are allowed by robots.txt."""
 
@@ -294,6 +303,7 @@ class Settings(BaseSettings):
     health: HealthRules = Field(default_factory=HealthRules)
     breakeven: BreakevenSettings = Field(default_factory=BreakevenSettings)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     catalog: dict[str, Any] = Field(default_factory=dict)
     """User additions to the SKU catalog (see README)."""
 

@@ -25,8 +25,8 @@ from gpuprices.market.index import utc_today
 from gpuprices.storage.rentals import rental_rows
 from gpuprices.storage.sqlite import SqliteStore
 
-__all__ = ["RENTAL_INDEX_COLUMNS", "RENTAL_KINDS", "compute_rental_index", "daily_rental_index",
-           "latest_rental_rows", "rental_frame", "rental_index_rows", "usd_per_hour"]
+__all__ = ["PROVIDER_COLUMNS", "RENTAL_INDEX_COLUMNS", "RENTAL_KINDS", "compute_rental_index", "daily_rental_index",
+           "latest_rental_rows", "provider_rows", "rental_frame", "rental_index_rows", "usd_per_hour"]
 
 RENTAL_KINDS = ("on_demand", "spot")
 RENTAL_INDEX_COLUMNS = ("day", "sku", "kind", "n", "providers", "median_usd_per_gpu_hour", "p25_usd_per_gpu_hour",
@@ -115,3 +115,24 @@ def latest_rental_rows(index: pd.DataFrame, *, today: date) -> dict[tuple[str, s
     known = index[index["day"] <= pd.Timestamp(today)]
     latest = known.sort_values("day").groupby(["sku", "kind"], sort=False).tail(1)
     return {(str(r["sku"]), str(r["kind"])): r for r in latest.to_dict("records")}
+
+
+PROVIDER_COLUMNS = ("day", "sku", "kind", "provider", "n", "median_usd_per_gpu_hour", "min_usd_per_gpu_hour")
+
+
+def provider_rows(store: SqliteStore, *, days: int, today: date | None = None) -> list[dict[str, Any]]:
+    """Per SKU × kind × provider, its latest day with data in the last ``days`` days: the median and
+    minimum over that provider's offers (each offer once, its regions folded as in the index)."""
+    end = today or utc_today()
+    frame = rental_frame(rental_rows(store, end - timedelta(days=days - 1), until=end))
+    if frame.empty:
+        return []
+    latest = frame.sort_values("observed_at", kind="stable").groupby([*_OFFER, "region"], sort=False).tail(1)
+    offers = latest.groupby(_OFFER, sort=False, as_index=False)["price"].median()
+    offers = offers[offers["day"] == offers.groupby(["sku", "kind", "provider"])["day"].transform("max")]
+    groups = offers.groupby(["day", "sku", "kind", "provider"], sort=True)["price"]
+    table = pd.DataFrame({"n": groups.size(), "median": groups.median(), "min": groups.min()}).reset_index()
+    return [{"day": row.day.date().isoformat(), "sku": row.sku, "kind": row.kind, "provider": row.provider,
+             "n": int(row.n), "median_usd_per_gpu_hour": usd_per_hour(row.median),
+             "min_usd_per_gpu_hour": usd_per_hour(row.min)}
+            for row in table.sort_values(["sku", "kind", "median"]).itertuples(index=False)]

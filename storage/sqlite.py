@@ -41,6 +41,11 @@ class SaveResult:
     observations: int = 0
 
 
+def decode_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored row with its 0/1 flags (:data:`BOOL_COLUMNS`) as booleans, as exports show them."""
+    return {key: (bool(value) if key in BOOL_COLUMNS and value is not None else value) for key, value in row.items()}
+
+
 def _sql_value(column: str, value: Any) -> Any:
     if column in BOOL_COLUMNS and value is not None:
         return int(bool(value))
@@ -312,9 +317,65 @@ class SqliteStore:
         """Listings of ``sku`` seen in a crawl, with their latest unit price and flags (asking side)."""
         return list(self.db.query(
             "SELECT l.id AS listing_id, l.item_id, l.title, l.url, l.sku, o.unit_price_usd, o.price, o.currency,"
-            " o.quarantined, o.excluded_reason, o.working, o.sold, o.ended, l.source, l.seller"
+            " o.quarantined, o.excluded_reason, o.working, o.sold, o.ended, o.condition, l.source, l.seller"
             " FROM observations o JOIN listings l ON l.id = o.listing_id"
             " WHERE o.crawl_id = ? AND o.sku = ? AND o.unit_price_usd IS NOT NULL", [crawl_id, sku]))
+
+    # -- reading for the dashboard and the API ------------------------------------------
+    def find_listings(self, *, sku: str | None = None, side: str | None = None, condition_group: str | None = None,
+                      since: str | None = None, include_excluded: bool = False, source: str | None = None,
+                      limit: int | None = None) -> list[dict[str, Any]]:
+        """``listings`` rows (latest state), newest sighting first, columns as ``export listings``.
+
+        ``side``: ``asking`` (open: not sold, not ended) or ``sold``; ``condition_group``: ``new``
+        (new, open box) or ``used`` (the rest but for parts), as in the market index; ``since``: last
+        seen at or after this ISO date or time. Excluded, quarantined and not-working listings are
+        left out unless ``include_excluded``.
+        """
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (("sku", sku), ("source", source)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if since is not None:
+            where.append("last_seen_at >= ?")
+            params.append(since)
+        if side is not None:
+            where.append({"asking": "sold = 0 AND ended = 0", "sold": "sold = 1"}[side])
+        if condition_group not in (None, "all"):
+            where.append({"new": "condition IN ('new', 'open_box')",
+                          "used": "(condition IS NULL OR condition NOT IN ('new', 'open_box', 'for_parts'))"}
+                         [str(condition_group)])
+        if not include_excluded:
+            where.append("excluded_reason IS NULL AND quarantined = 0 AND working = 1")
+        sql = "SELECT * FROM listings" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY last_seen_at DESC, id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return [decode_row(row) for row in self.db.query(sql, params)]
+
+    def listing(self, listing_id: int) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM listings WHERE id = ?", [listing_id]))
+        return decode_row(rows[0]) if rows else None
+
+    def listing_observations(self, listing_id: int) -> list[dict[str, Any]]:
+        """Every observation of one listing, oldest first, columns as ``export observations``."""
+        return [decode_row(row) for row in self.db.query(
+            "SELECT l.family, l.item_id, l.variation_id, o.* FROM observations o JOIN listings l ON l.id = o.listing_id"
+            " WHERE o.listing_id = ? ORDER BY o.id", [listing_id])]
+
+    def last_seen_at(self, sku: str | None = None) -> str | None:
+        """The latest sighting of any listing (of ``sku``): how fresh the data is."""
+        sql, params = ("SELECT MAX(last_seen_at) FROM listings WHERE sku = ?", [sku]) if sku is not None \
+            else ("SELECT MAX(last_seen_at) FROM listings", [])
+        row = self.db.execute(sql, params).fetchone()
+        return str(row[0]) if row and row[0] else None
+
+    def alert_states(self) -> list[dict[str, Any]]:
+        """Every rule × key state (armed, fired …) with its last value."""
+        return list(self.db.query("SELECT * FROM alert_state ORDER BY rule, key"))
 
     # -- watch lists ----------------------------------------------------------------------
     def watches(self, source: str) -> list[str]:

@@ -11,6 +11,7 @@ import click
 
 from gpuprices.cli.output import format_option, output_option, write_rows
 from gpuprices.market import INDEX_EXPORT_COLUMNS, index_rows
+from gpuprices.market.deals import DEAL_COLUMNS, deal_book, with_deal_context
 from gpuprices.pipeline.classify import load_catalog
 from gpuprices.storage.exports import EXPORT_TABLES, export_columns, export_rows
 from gpuprices.storage.sqlite import SqliteStore
@@ -35,6 +36,9 @@ def _since(value: str | None) -> date | None:
 def export(app: Any, table: str, fmt: str, output: str, since: str | None, source: str | None) -> None:
     """Export listings, observations, crawls, or the daily price index per SKU (``index``).
 
+    Listings carry their deal context: deal_percentile (of the unit price among the same SKU, side and
+    condition over 30 days, 0 = cheapest), deal_n (listings it rests on) and deal_lowest_days.
+
     CSV opens cleanly in a spreadsheet: formula-like text is neutralized, numbers stay numbers.
     ``--source`` does not apply to the index, which combines every source."""
     settings = app.settings
@@ -48,6 +52,9 @@ def export(app: Any, table: str, fmt: str, output: str, since: str | None, sourc
             columns = export_columns(store, table)
             start = _since(since)
             rows = export_rows(store, table, since=start.isoformat() if start else None, source=source)
+            if table == "listings":  # each priced listing placed among its market (market.deals)
+                columns += DEAL_COLUMNS
+                rows = with_deal_context(rows, deal_book(store))
         if output == "-":
             count = write_rows(rows, fmt, sys.stdout, columns=columns if fmt == "csv" else None)
         else:

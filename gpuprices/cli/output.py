@@ -2,66 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import json
-import re
-from collections.abc import Callable, Iterable, Sequence
-from decimal import Decimal
-from typing import IO, Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import click
 
+from gpuprices.core.rows import neutralize, write_rows
+
+__all__ = ["format_option", "neutralize", "output_option", "write_rows"]
+
 F = TypeVar("F", bound=Callable[..., Any])
-
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralize(value: Any) -> Any:
-    """Make a text cell safe for spreadsheets: titles and seller names are written by strangers.
-
-    A text starting with ``= + - @`` (or tab/CR) gets a leading apostrophe so it is shown as text,
-    not run as a formula. Plain numbers (``-0.42``) stay numbers.
-    """
-    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.match(value):
-        return "'" + value
-    return value
-
-
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return neutralize(value)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    return str(value)
-
-
-def write_rows(rows: Iterable[dict[str, Any]], fmt: str, out: IO[str],
-               columns: Sequence[str] | None = None) -> int:
-    """Write ``rows`` to ``out`` as ``csv`` (with header) or ``json`` (one object per line)."""
-    count = 0
-    if fmt == "json":
-        for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False, default=_json_default) + "\n")
-            count += 1
-        return count
-    writer: csv.DictWriter[str] | None = None
-    if columns is not None:
-        writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore", lineterminator="\r\n")
-        writer.writeheader()
-    for row in rows:
-        if writer is None:
-            writer = csv.DictWriter(out, fieldnames=list(row), extrasaction="ignore", lineterminator="\r\n")
-            writer.writeheader()
-        writer.writerow({key: _csv_cell(value) for key, value in row.items()})
-        count += 1
-    return count
 
 
 def format_option(default: str = "json", choices: Sequence[str] = ("json", "csv")) -> Callable[[F], F]:
