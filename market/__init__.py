@@ -18,6 +18,7 @@ from gpuprices.market.index import (
     daily_index,
     index_rows,
     load_observations,
+    refresh_index,
 )
 from gpuprices.market.premium import PREMIUM_COLUMNS, premium_table
 
@@ -36,6 +37,7 @@ __all__ = [
     "index_rows",
     "load_observations",
     "premium_table",
+    "refresh_index",
     "render_chart",
 ]
 
