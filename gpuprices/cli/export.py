@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from functools import partial
+from typing import IO, Any
 
 import click
 
-from gpuprices.cli.output import format_option, output_option, write_rows
+from gpuprices.cli.output import FORMULA_PREFIXES, format_option, output_option, write_rows, write_table
 from gpuprices.market import INDEX_EXPORT_COLUMNS, index_rows
 from gpuprices.pipeline.classify import load_catalog
-from gpuprices.storage.exports import EXPORT_TABLES, export_columns, export_rows
+from gpuprices.storage.exports import EXPORT_TABLES, export_chunks, export_query
 from gpuprices.storage.sqlite import SqliteStore
 
 
@@ -39,20 +40,24 @@ def export(app: Any, table: str, fmt: str, output: str, since: str | None, sourc
     ``--source`` does not apply to the index, which combines every source."""
     settings = app.settings
     with SqliteStore(settings.storage.database) as store:
-        rows: Iterator[dict[str, Any]]
+        write: Callable[[IO[str]], int]
         if table == "index":
-            columns = list(INDEX_EXPORT_COLUMNS)
             rows = index_rows(store, load_catalog(extra=settings.catalog or None), since=_since(since),
                               days=settings.market.history_days, min_samples=settings.market.min_samples)
+            write = partial(write_rows, rows, fmt, columns=list(INDEX_EXPORT_COLUMNS) if fmt == "csv" else None)
         else:
-            columns = export_columns(store, table)
+            query = export_query(store, table)
             start = _since(since)
-            rows = export_rows(store, table, since=start.isoformat() if start else None, source=source)
+            csv_out = fmt == "csv"
+            chunks = export_chunks(store, table, since=start.isoformat() if start else None, source=source,
+                                   flag_prefixes=FORMULA_PREFIXES if csv_out else None,
+                                   bool_text=("true", "false") if csv_out else None)
+            write = partial(write_table, chunks, query.columns, query.kinds, fmt)
         if output == "-":
-            count = write_rows(rows, fmt, sys.stdout, columns=columns if fmt == "csv" else None)
+            count = write(sys.stdout)
         else:
-            with open(output, "w", encoding="utf-8-sig", newline="") as handle:
-                count = write_rows(rows, fmt, handle, columns=columns if fmt == "csv" else None)
+            with open(output, "w", encoding="utf-8-sig", newline="", buffering=1 << 20) as handle:
+                count = write(handle)
     if output != "-":
         click.echo(f"{count} {table} rows written to {output}", err=True)
 
