@@ -63,10 +63,12 @@ GROUP BY 1, 2, 3"""
 
 # Everything known about the days of the window: asking sightings made on them, and every sighting of
 # each sale that may count on them (a sale dated in the window, or an undated one seen in it), whenever
-# it was observed. The bounds are one day wider than the window (text comparison of ISO times with
-# offsets); the exact day is day_key, filtered by the caller.
+# it was observed. The index bounds are as much wider than the window as UTC offsets go (-12 h, +14 h:
+# ISO times with offsets compare as text); the exact day is day_key, filtered by the caller.
 _MATERIALIZE_SQL = f"""{_SELECT}
-WHERE o.sold = 0 AND o.observed_at >= :lo AND o.observed_at < :hi AND {COUNTS}
+WHERE o.sold = 0 AND o.observed_at >= :lo AND o.observed_at < :hi
+  AND julianday(o.observed_at) >= julianday(:since) AND julianday(o.observed_at) < julianday(:until_excl)
+  AND {COUNTS}
 GROUP BY 1, 2, 3
 UNION ALL
 {_SELECT}
@@ -121,8 +123,9 @@ class IndexTables:
         """
         if everything_known:
             sql = _MATERIALIZE_SQL
-            params: dict[str, Any] = {"lo": (since - timedelta(days=1)).isoformat(),
-                                      "hi": (until + timedelta(days=2)).isoformat()}
+            after = until + timedelta(days=1)
+            params: dict[str, Any] = {"lo": f"{since - timedelta(days=1)}T12", "hi": f"{after}T14:01",
+                                      "since": since.isoformat(), "until_excl": after.isoformat()}
         else:
             sql = _WINDOW_SQL.format(sku_filter="AND o.sku = :sku" if sku is not None else "")
             params = {"since": since.isoformat(), "until_excl": (until + timedelta(days=1)).isoformat(), "sku": sku}
