@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         daily_index,
         index_rows,
         load_observations,
+        refresh_index,
     )
     from gpuprices.market.premium import PREMIUM_COLUMNS, premium_table
 
@@ -36,6 +37,7 @@ __all__ = [
     "index_rows",
     "load_observations",
     "premium_table",
+    "refresh_index",
     "render_chart",
 ]
 

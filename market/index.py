@@ -13,22 +13,32 @@ Which rows count, and how:
   keeps that group clean); ``for_parts`` never counts. ``all`` aggregates new and used.
 
 Prices are floats here: this is statistics, not accounting; exports round money back to cents.
+
+The statistics are materialized per day in storage (:func:`refresh_index`): a write marks the days it
+can change, readers recompute only those, so reading two years costs what reading their rows costs.
+The catalog-dependent columns (list price, premium, indicative) are added when read.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import union_categoricals
 
+from gpuprices.market.observations import (
+    OBSERVATION_COLUMNS,
+    SIDES,
+    load_observations,
+    observation_frame,
+    utc_today,
+)
 from gpuprices.pipeline.classify.catalog import Catalog
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.base import Store
+from gpuprices.storage.index import INDEX_ROW_COLUMNS
 
 __all__ = [
     "CONDITION_GROUPS",
@@ -39,131 +49,21 @@ __all__ = [
     "compute_index",
     "daily_index",
     "index_rows",
+    "index_stats",
     "load_observations",
     "money",
+    "refresh_index",
+    "utc_today",
 ]
 
-SIDES = ("asking", "sold")
 CONDITION_GROUPS = ("new", "used", "all")
-OBSERVATION_COLUMNS = ("day", "sku", "side", "condition_group", "unit_price_usd", "listing_id", "seller", "source")
 INDEX_COLUMNS = ("day", "sku", "side", "condition_group", "n", "sellers", "median_usd", "p25_usd", "p75_usd",
                  "iqr_usd", "min_usd", "list_price_usd", "list_price_date", "list_price_source", "premium",
                  "indicative")
 INDEX_EXPORT_COLUMNS = INDEX_COLUMNS
 """Keys (in order) of the rows yielded by :func:`index_rows`, for a CSV header."""
 
-_UNIX_EPOCH_JD = 2440587.5  # julianday('1970-01-01T00:00:00Z')
-_CHUNK_ROWS = 200_000  # bounded memory: each chunk's strings become categorical codes before the next is read
-_STRING_COLUMNS = ("sku", "seller", "source")
-
-# Fixed text: user input only ever travels as a bound parameter. SQLite does the "once per listing ×
-# side × day" step itself (GROUP BY, in C) so Python converts ~8x fewer rows: with one max() as the
-# only aggregate, SQLite takes the bare columns from the row holding the max, i.e. the latest sighting.
-# Undated sales group on day -1 and keep their *earliest* sighting (max of the negated time), whose
-# day is the day the sale was first seen.
-_SQL = """
-SELECT o.listing_id AS listing_id,
-       o.sold AS sold,
-       CASE WHEN o.sold = 0 THEN CAST(julianday(o.observed_at) - 2440587.5 AS INTEGER)
-            ELSE COALESCE(CAST(julianday(o.sold_at) - 2440587.5 AS INTEGER), -1) END AS day_key,
-       MAX(CASE WHEN o.sold = 1 AND o.sold_at IS NULL THEN -julianday(o.observed_at)
-                ELSE julianday(o.observed_at) END) AS pick,
-       CASE WHEN o.condition IN ('new', 'open_box') THEN 1 ELSE 0 END AS is_new,
-       CAST(o.unit_price_usd AS REAL) AS unit_price_usd,
-       o.sku AS sku,
-       l.seller AS seller,
-       o.source AS source
-FROM observations AS o JOIN listings AS l ON l.id = o.listing_id
-WHERE o.observed_at >= :since AND o.observed_at < :until_excl
-  AND o.sku IS NOT NULL AND o.sku != ''
-  AND o.unit_price_usd IS NOT NULL
-  AND o.excluded_reason IS NULL
-  AND o.working = 1
-  AND o.quarantined = 0
-  AND (o.condition IS NULL OR o.condition != 'for_parts')
-  AND ((o.sold = 1 AND o.best_offer_accepted = 0) OR (o.sold = 0 AND o.ended = 0))
-  {sku_filter}
-GROUP BY 1, 2, 3
-"""
-_SQL_ALL = _SQL.format(sku_filter="")
-_SQL_ONE_SKU = _SQL.format(sku_filter="AND o.sku = :sku")
-_RAW_COLUMNS = ("listing_id", "sold", "day_key", "pick", "is_new", "unit_price_usd", "sku", "seller", "source")
-
-
-def utc_today() -> date:
-    return datetime.now(UTC).date()
-
-
-def load_observations(store: SqliteStore, *, since: date, until: date | None = None,
-                      sku: str | None = None) -> pd.DataFrame:
-    """Rows that count for the index between ``since`` and ``until`` (inclusive, UTC days; default
-    today), one per listing × day × side: columns :data:`OBSERVATION_COLUMNS`.
-
-    Observations made after ``until`` are not read, so a past index is what was known at the time.
-    """
-    last = until or utc_today()
-    params = {"since": since.isoformat(), "until_excl": (last + timedelta(days=1)).isoformat(), "sku": sku}
-    conn = store.db.conn
-    threads = conn.execute("PRAGMA threads").fetchone()[0]
-    # Helper threads for SQLite's GROUP BY sorter (about 25% faster on 10M rows); restored afterwards.
-    conn.execute(f"PRAGMA threads = {min(4, os.cpu_count() or 1)}")
-    try:
-        cursor = conn.execute(_SQL_ONE_SKU if sku is not None else _SQL_ALL, params)
-        chunks: list[pd.DataFrame] = []
-        while rows := cursor.fetchmany(_CHUNK_ROWS):
-            chunk = pd.DataFrame.from_records(rows, columns=list(_RAW_COLUMNS))
-            for column in _STRING_COLUMNS:
-                chunk[column] = chunk[column].astype("category")
-            chunks.append(chunk)
-    finally:
-        conn.execute(f"PRAGMA threads = {int(threads)}")
-    return _finish(_concat(chunks), since, last)
-
-
-def _concat(chunks: list[pd.DataFrame]) -> pd.DataFrame:
-    if not chunks:
-        return pd.DataFrame({c: pd.Series(dtype="category" if c in _STRING_COLUMNS else "float64")
-                             for c in _RAW_COLUMNS})
-    if len(chunks) == 1:
-        return chunks[0]
-    # pd.concat would turn categoricals with different categories back into Python strings.
-    strings = {c: union_categoricals([chunk[c] for chunk in chunks]) for c in _STRING_COLUMNS}
-    frame = pd.concat([chunk.drop(columns=list(_STRING_COLUMNS)) for chunk in chunks], ignore_index=True)
-    for column, values in strings.items():
-        frame[column] = pd.Categorical(values)
-    return frame
-
-
-def _finish(raw: pd.DataFrame, since: date, until: date) -> pd.DataFrame:
-    is_sold = raw["sold"].to_numpy(dtype="int64") == 1
-    day = raw["day_key"].to_numpy(dtype="int64")
-    undated = day == -1
-    keep = np.ones(len(raw), dtype=bool)
-    if undated.any():
-        first_seen = np.floor(-raw["pick"].to_numpy(dtype="float64") - _UNIX_EPOCH_JD)
-        day = np.where(undated, first_seen, day).astype("int64")
-        # A sale that some sighting dates is counted on that date only.
-        dated_sale = pd.Series(is_sold & ~undated).groupby(raw["listing_id"].to_numpy()).transform("max")
-        keep &= ~(undated & dated_sale.to_numpy(dtype=bool))
-    # Sales seen in the window may have happened before it.
-    keep &= (day >= _unix_day(since)) & (day <= _unix_day(until))
-    order = np.lexsort((is_sold[keep], raw["listing_id"].to_numpy()[keep], day[keep]))
-    subset = raw.loc[keep].iloc[order]
-    return pd.DataFrame({
-        "day": pd.to_datetime(day[keep][order], unit="D"),
-        "sku": subset["sku"].cat.remove_unused_categories().array,
-        "side": pd.Categorical.from_codes(is_sold[keep][order].astype("int8"), categories=list(SIDES)),
-        "condition_group": pd.Categorical.from_codes(
-            (subset["is_new"].to_numpy(dtype="int64") == 0).astype("int8"), categories=["new", "used"]),
-        "unit_price_usd": subset["unit_price_usd"].to_numpy(dtype="float64"),
-        "listing_id": subset["listing_id"].to_numpy(dtype="int64"),
-        "seller": subset["seller"].cat.remove_unused_categories().array,
-        "source": subset["source"].cat.remove_unused_categories().array,
-    })
-
-
-def _unix_day(day: date) -> int:
-    return (day - date(1970, 1, 1)).days
+_REFRESH_DAYS = 31  # days recomputed per query while refreshing: bounded memory on a full rebuild
 
 
 def _aggregate(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -180,19 +80,32 @@ def _aggregate(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return out.reset_index()
 
 
+def index_stats(frame: pd.DataFrame) -> pd.DataFrame:
+    """The catalog-free statistics of :func:`daily_index` (columns ``INDEX_ROW_COLUMNS`` of storage):
+    what the materialized index stores per day × sku × side × condition group."""
+    if frame.empty:
+        return _empty_index().loc[:, list(INDEX_ROW_COLUMNS)]
+    per_group = _aggregate(frame, ["day", "sku", "side", "condition_group"])
+    overall = _aggregate(frame, ["day", "sku", "side"]).assign(condition_group="all")
+    stats = pd.concat([per_group, overall], ignore_index=True)
+    for column in ("sku", "side", "condition_group"):
+        stats[column] = stats[column].astype(str)
+    return stats.loc[:, list(INDEX_ROW_COLUMNS)]
+
+
 def daily_index(frame: pd.DataFrame, catalog: Catalog, *, min_samples: int = 10) -> pd.DataFrame:
     """One row per day × sku × side × condition group (plus ``all`` per day × sku × side): columns
     :data:`INDEX_COLUMNS`. ``premium`` is signed (median / list price − 1, negative below list),
     NaN when the catalog has no list price valid that day; ``indicative`` marks rows resting on
     fewer than ``min_samples`` listings or on at most one known seller.
     """
-    if frame.empty:
+    return _decorate(index_stats(frame), catalog, min_samples=min_samples)
+
+
+def _decorate(stats: pd.DataFrame, catalog: Catalog, *, min_samples: int) -> pd.DataFrame:
+    if stats.empty:
         return _empty_index()
-    per_group = _aggregate(frame, ["day", "sku", "side", "condition_group"])
-    overall = _aggregate(frame, ["day", "sku", "side"]).assign(condition_group="all")
-    index = pd.concat([per_group, overall], ignore_index=True)
-    for column in ("sku", "side", "condition_group"):
-        index[column] = index[column].astype(str)
+    index = stats.copy()
     index["iqr_usd"] = index["p75_usd"] - index["p25_usd"]
     index = index.merge(_list_prices(index, catalog), on=["day", "sku"], how="left")
     index["premium"] = index["median_usd"] / index["list_price_usd"] - 1.0
@@ -229,14 +142,69 @@ def _empty_index() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "float64")) for c in INDEX_COLUMNS})
 
 
-def compute_index(store: SqliteStore, catalog: Catalog, *, days: int, sku: str | None = None,
+def refresh_index(store: Store) -> int:
+    """Recompute the materialized rows of the days marked dirty (every write that can change a day
+    marks it); returns how many days were recomputed. Closed, clean days are never read again."""
+    marks = store.dirty_index_days()
+    for run in _runs(marks):
+        first, last = run[0][0], run[-1][0]
+        frame = observation_frame(store.index_observations(first, last, everything_known=True), first, last)
+        wanted = pd.to_datetime([day.isoformat() for day, _ in run])  # a run may skip clean days
+        stats = index_stats(frame[frame["day"].isin(wanted)])
+        store.put_index_days(run, _stat_rows(stats))
+    return len(marks)
+
+
+def scratch_index(store: Store, since: date, until: date) -> pd.DataFrame:
+    """The statistics :func:`refresh_index` materializes, computed from every observation at once
+    without reading or writing the stored rows (a rebuild's reference); columns ``INDEX_ROW_COLUMNS``."""
+    frame = observation_frame(store.index_observations(since, until, everything_known=True), since, until)
+    return _stored_frame(_stat_rows(index_stats(frame)))
+
+
+def _runs(marks: list[tuple[date, int]]) -> Iterator[list[tuple[date, int]]]:
+    """Dirty days in runs of nearby days (one query each), at most ``_REFRESH_DAYS`` days wide."""
+    run: list[tuple[date, int]] = []
+    for mark in sorted(marks):
+        if (run and (mark[0] - run[0][0]).days >= _REFRESH_DAYS) or (run and (mark[0] - run[-1][0]).days > 3):
+            yield run
+            run = []
+        run.append(mark)
+    if run:
+        yield run
+
+
+def _stat_rows(stats: pd.DataFrame) -> list[tuple[Any, ...]]:
+    """Plain Python rows (the database driver takes no numpy scalars), ``day`` as an ISO date."""
+    days = [d.isoformat() for d in stats["day"].dt.date] if len(stats) else []
+    columns = [stats[c].tolist() for c in INDEX_ROW_COLUMNS[1:]]
+    return list(zip(days, *columns, strict=True))
+
+
+def _stored_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(rows, columns=list(INDEX_ROW_COLUMNS))
+    frame["day"] = pd.to_datetime(frame["day"], format="%Y-%m-%d")
+    for column in ("n", "sellers"):
+        frame[column] = frame[column].astype("int64")
+    for column in ("median_usd", "p25_usd", "p75_usd", "min_usd"):
+        frame[column] = frame[column].astype("float64")
+    return frame
+
+
+def read_index(store: Store, since: date, until: date, sku: str | None = None) -> pd.DataFrame:
+    """Materialized statistics of days ``since``..``until`` after refreshing the dirty days."""
+    refresh_index(store)
+    return _stored_frame(store.read_index(since, until, sku))
+
+
+def compute_index(store: Store, catalog: Catalog, *, days: int, sku: str | None = None,
                   min_samples: int = 10, today: date | None = None) -> pd.DataFrame:
-    """The index of the last ``days`` days up to ``today`` (UTC, inclusive)."""
+    """The index of the last ``days`` days up to ``today`` (UTC, inclusive), from the materialized
+    rows (everything known now, including sales seen after their day)."""
     if days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
     end = today or utc_today()
-    frame = load_observations(store, since=end - timedelta(days=days - 1), until=end, sku=sku)
-    return daily_index(frame, catalog, min_samples=min_samples)
+    return _decorate(read_index(store, end - timedelta(days=days - 1), end, sku), catalog, min_samples=min_samples)
 
 
 def money(value: Any) -> str | None:
@@ -256,7 +224,7 @@ def ratio(value: Any, places: int = 4) -> float | None:
     return round(float(value), places)
 
 
-def index_rows(store: SqliteStore, catalog: Catalog, *, since: date | None, days: int,
+def index_rows(store: Store, catalog: Catalog, *, since: date | None, days: int,
                min_samples: int = 10, today: date | None = None) -> Iterator[dict[str, Any]]:
     """Rows of the index for ``gpuprices export index``: from ``since`` (or the last ``days`` days)
     to today, keys :data:`INDEX_EXPORT_COLUMNS`. Money as decimal strings with cents, dates ISO,
@@ -264,8 +232,7 @@ def index_rows(store: SqliteStore, catalog: Catalog, *, since: date | None, days
     """
     end = today or utc_today()
     start = since if since is not None else end - timedelta(days=max(days, 1) - 1)
-    frame = load_observations(store, since=start, until=end)
-    index = daily_index(frame, catalog, min_samples=min_samples)
+    index = _decorate(read_index(store, start, end), catalog, min_samples=min_samples)
     for row in index.itertuples(index=False):  # the index is small: rows per day × SKU, not per listing
         yield {
             "day": row.day.date().isoformat(),

@@ -3,13 +3,24 @@
 :class:`storage.sqlite.SqliteStore` is the embedded default. A PostgreSQL backend implements the same
 methods (same tables, same semantics: one row per listing keyed by family + item id + variation id,
 append-only observations, crawls and pages, the alert outbox) and is selected by the database URL;
-nothing in ``spiders/``, ``pipeline/`` or ``alerts/`` changes. Analytics read through
-:func:`market.load_observations`, whose single SQL query is portable.
+nothing in ``spiders/``, ``pipeline/`` or ``alerts/`` changes. All SQL lives in ``storage/``.
+
+The materialized daily index (``storage/index.py``): tables ``market_index`` (day TEXT ISO date, sku,
+side, condition_group, n, sellers, median_usd, p25_usd, p75_usd, min_usd; primary key day × sku × side
+× condition_group) and ``market_index_dirty`` (day primary key, mark BIGINT). Every write that can
+change a day's rows (``save_listings`` incl. ``replace_page``, ``set_quarantine``,
+``update_observation_classes``) upserts that day into ``market_index_dirty`` with a fresh random mark
+in the same transaction: the days of the observations written or changed (observed day; sold_at day of
+sales), for every listing with a sale touched the days its sales count on before and after the write
+(sale dates, first day an undated sale was seen), and every day of a listing whose seller changed.
+``market.refresh_index`` reads the dirty days, recomputes them from :meth:`Store.index_observations`
+(``everything_known=True``) and writes them back with :meth:`Store.put_index_days`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
 from typing import Any, Protocol
 
 from gpuprices.core.items import PageReport
@@ -46,6 +57,13 @@ class Store(Protocol):
     def listing_observations(self, listing_id: int) -> list[dict[str, Any]]: ...
     def last_seen_at(self, sku: str | None = None) -> str | None: ...
     def alert_states(self) -> list[dict[str, Any]]: ...
+    # the materialized daily index (storage/index.py)
+    def index_observations(self, since: date, until: date, *, sku: str | None = None,
+                           everything_known: bool = False) -> Iterator[list[tuple[Any, ...]]]: ...
+    def dirty_index_days(self) -> list[tuple[date, int]]: ...
+    def put_index_days(self, marks: Sequence[tuple[date, int]], rows: Iterable[Sequence[Any]]) -> None: ...
+    def read_index(self, since: date, until: date, sku: str | None = None) -> list[tuple[Any, ...]]: ...
+    def mark_index_dirty(self, days: Iterable[date] | None = None) -> None: ...
 
     # metered APIs, watch lists, alert state, daemon facts
     def api_calls_today(self, source: str) -> int: ...

@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 from sqlite_utils import Database
 
+from gpuprices.storage.index import index_tables
+
 # Columns shared by `listings` (latest state) and `observations` (every sighting).
 _PRICE_COLUMNS: dict[str, type] = {
     "price": str,
@@ -243,7 +245,13 @@ def _v4_rentals(db: Database) -> None:
     db.table("rental_observations").create_index(["dedupe_key"], unique=True, if_not_exists=True)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, _v2_alerts, _v3_more_sources, _v4_rentals]
+def _v5_materialized_index(db: Database) -> None:
+    # The daily index, stored per day and refreshed only for the days a write touched.
+    index_tables(db)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, _v2_alerts, _v3_more_sources, _v4_rentals,
+                                                _v5_materialized_index]
 """Applied in order; never edit a released migration, append a new one."""
 
 

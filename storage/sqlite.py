@@ -16,6 +16,7 @@ from sqlite_utils import Database
 from gpuprices.core.items import PageReport, PageStatus
 from gpuprices.core.listing import NormalizedListing, listing_row
 from gpuprices.exceptions import StorageError
+from gpuprices.storage.index import IndexTables, utc_day
 from gpuprices.storage.schema import _CLASS_COLUMNS, _PRICE_COLUMNS, migrate
 
 _LISTING_STATE = ("source", "site", "url", "title", *_PRICE_COLUMNS, "availability", "seller", "seller_feedback",
@@ -52,7 +53,7 @@ def _sql_value(column: str, value: Any) -> Any:
     return value
 
 
-class SqliteStore:
+class SqliteStore(IndexTables):
     """The embedded default backend. Other backends implement the same public methods."""
 
     def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
@@ -164,15 +165,22 @@ class SqliteStore:
         batch = list(listings)
         result = SaveResult()
         with self._transaction():
+            # Days whose index rows this batch can change: the days it saw, the sales it touched.
+            days: set[Any] = set()
+            sold: set[int] = set()
             if replace_page is not None:
+                days, sold = self._touched("crawl_id = ? AND page_url = ?", [crawl_id, replace_page])
+                days |= self._sale_days(sold)
                 self.db.execute("DELETE FROM observations WHERE crawl_id = ? AND page_url = ?",
                                 [crawl_id, replace_page])
             if not batch:
+                self._mark_days(days | self._sale_days(sold))
                 return result
             rows = [listing_row(item) for item in batch]
             keys = [(item.raw.family or item.raw.source, r["item_id"], r["variation_id"] or "")
                     for item, r in zip(batch, rows, strict=True)]
-            existing = self._listing_ids(keys)
+            sellers: dict[int, Any] = {}
+            existing = self._listing_ids(keys, sellers)
             fresh = {key: row for key, row in zip(keys, rows, strict=True) if key not in existing}
             # New listings in one executemany; their ids are read back in one query.
             self.db.conn.executemany(
@@ -183,6 +191,15 @@ class SqliteStore:
                   row["observed_at"], crawl_id, crawl_id] for key, row in fresh.items()])
             ids = {**existing, **(self._listing_ids(list(fresh)) if fresh else {})}
             result.new = len(fresh)
+            for key, row in zip(keys, rows, strict=True):
+                days.add(utc_day(row["observed_at"]))
+                if row["sold"]:
+                    sold.add(ids[key])
+                    days.add(utc_day(row["sold_at"]))
+            # A listing's seller counts on every day it counted: a new seller changes all of them.
+            reseller = {ids[key] for key, row in zip(keys, rows, strict=True)
+                        if key in existing and sellers[ids[key]] != row["seller"]}
+            before = self._sale_days(sold)
             updates = [[*(_sql_value(c, row.get(c)) for c in _LISTING_STATE), row["observed_at"], crawl_id, ids[key],
                         row["observed_at"]] for key, row in zip(keys, rows, strict=True) if key in existing]
             self.db.conn.executemany(
@@ -195,6 +212,7 @@ class SqliteStore:
                 [self._observation_values(ids[key], crawl_id, row, item)
                  for key, row, item in zip(keys, rows, batch, strict=True)])
             result.observations = len(batch)
+            self._mark_days(days | before | self._sale_days(sold) | self._listing_days(reseller))
             if replace_page is None:
                 self.db.execute(
                     "UPDATE crawls SET listings = listings + ?, listings_new = listings_new + ?,"
@@ -202,16 +220,20 @@ class SqliteStore:
                     [len(batch), result.new, result.updated, result.observations, crawl_id])
         return result
 
-    def _listing_ids(self, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
+    def _listing_ids(self, keys: list[tuple[str, str, str]],
+                     sellers: dict[int, Any] | None = None) -> dict[tuple[str, str, str], int]:
+        """Ids of the listings with these keys; ``sellers`` (if given) receives id → stored seller."""
         found: dict[tuple[str, str, str], int] = {}
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), 300):  # stay under SQLite's variable limit
             chunk = unique[start:start + 300]
             where = " OR ".join("(family = ? AND item_id = ? AND variation_id = ?)" for _ in chunk)
             params = [part for key in chunk for part in key]
-            for row in self.db.execute(f"SELECT family, item_id, variation_id, id FROM listings WHERE {where}",
-                                       params):
+            for row in self.db.execute(
+                    f"SELECT family, item_id, variation_id, id, seller FROM listings WHERE {where}", params):
                 found[(row[0], row[1], row[2])] = row[3]
+                if sellers is not None:
+                    sellers[row[3]] = row[4]
         return found
 
     @staticmethod
@@ -255,8 +277,9 @@ class SqliteStore:
     def set_quarantine(self, observation_id: int, listing_id: int, reason: str | None) -> None:
         flag = int(reason is not None)
         with self._transaction():
-            self.db.execute("UPDATE observations SET quarantined = ?, quarantine_reason = ? WHERE id = ?",
-                            [flag, reason, observation_id])
+            self._mark_observations([observation_id], lambda: self.db.execute(
+                "UPDATE observations SET quarantined = ?, quarantine_reason = ? WHERE id = ?",
+                [flag, reason, observation_id]))
             # The listing mirrors its latest observation only.
             self.db.execute(
                 "UPDATE listings SET quarantined = ?, quarantine_reason = ? WHERE id = ? AND NOT EXISTS"
@@ -277,9 +300,9 @@ class SqliteStore:
             return
         columns = list(updates[0][1])
         with self._transaction():
-            self.db.conn.executemany(
+            self._mark_observations([obs_id for obs_id, _ in updates], lambda: self.db.conn.executemany(
                 f"UPDATE observations SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
-                [[fields[c] for c in columns] + [obs_id] for obs_id, fields in updates])
+                [[fields[c] for c in columns] + [obs_id] for obs_id, fields in updates]))
 
     def sync_listing_classes(self) -> int:
         """Copy each listing's latest observation's classification onto the listing."""

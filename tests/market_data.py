@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gpuprices.sources import family_of
+from gpuprices.storage.index import utc_day
 from gpuprices.storage.sqlite import SqliteStore
 
 DEFAULTS: dict[str, Any] = {
@@ -55,6 +56,7 @@ def insert_observations(store: SqliteStore, rows: Iterable[dict[str, Any]], *, b
     count = 0
     pending: list[tuple[Any, ...]] = []
     conn = store.db.conn
+    days: set[str] = set()  # written straight into the tables: the index's stale days are marked here
 
     def flush() -> None:
         conn.execute("BEGIN")
@@ -77,11 +79,15 @@ def insert_observations(store: SqliteStore, rows: Iterable[dict[str, Any]], *, b
         pending.append((listing_id, crawl_id, row["source"], row["observed_at"], row["price"], row["price"],
                         row["price"], row["condition"], row["sold"], row["ended"], row["best_offer_accepted"],
                         row["sold_at"], row["sku"], row["working"], row["quarantined"], row["excluded_reason"]))
+        days.add(row["observed_at"])
+        if row["sold_at"]:
+            days.add(row["sold_at"])
         count += 1
         if len(pending) >= batch:
             flush()
     if pending:
         flush()
+    store.mark_index_dirty({day for text in days if (day := utc_day(text)) is not None})
     return count
 
 

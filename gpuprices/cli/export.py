@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
-from typing import Any
+from functools import partial
+from typing import IO, Any
 
 import click
 
-from gpuprices.cli.output import format_option, output_option, write_rows
+from gpuprices.cli.output import FORMULA_PREFIXES, format_option, output_option, write_rows, write_table
 from gpuprices.market import INDEX_EXPORT_COLUMNS, index_rows
 from gpuprices.market.deals import DEAL_COLUMNS, deal_book, with_deal_context
 from gpuprices.pipeline.classify import load_catalog
-from gpuprices.storage.exports import EXPORT_TABLES, export_columns, export_rows
+from gpuprices.storage.exports import EXPORT_TABLES, export_chunks, export_query
 from gpuprices.storage.sqlite import SqliteStore
 
 
@@ -43,25 +44,46 @@ def export(app: Any, table: str, fmt: str, output: str, since: str | None, sourc
     ``--source`` does not apply to the index, which combines every source."""
     settings = app.settings
     with SqliteStore(settings.storage.database) as store:
-        rows: Iterator[dict[str, Any]]
+        write: Callable[[IO[str]], int]
         if table == "index":
-            columns = list(INDEX_EXPORT_COLUMNS)
             rows = index_rows(store, load_catalog(extra=settings.catalog or None), since=_since(since),
                               days=settings.market.history_days, min_samples=settings.market.min_samples)
-        else:
-            columns = export_columns(store, table)
+            write = partial(write_rows, rows, fmt, columns=list(INDEX_EXPORT_COLUMNS) if fmt == "csv" else None)
+        elif table == "listings":  # each priced listing placed among its market (market.deals)
+            query = export_query(store, table)
             start = _since(since)
-            rows = export_rows(store, table, since=start.isoformat() if start else None, source=source)
-            if table == "listings":  # each priced listing placed among its market (market.deals)
-                columns += DEAL_COLUMNS
-                rows = with_deal_context(rows, deal_book(store))
-        if output == "-":
-            count = write_rows(rows, fmt, sys.stdout, columns=columns if fmt == "csv" else None)
+            chunks = export_chunks(store, table, since=start.isoformat() if start else None, source=source)
+            listings = with_deal_context(_dicts(chunks, query.columns, query.kinds), deal_book(store))
+            columns = [*query.columns, *DEAL_COLUMNS]
+            write = partial(write_rows, listings, fmt, columns=columns if fmt == "csv" else None)
         else:
-            with open(output, "w", encoding="utf-8-sig", newline="") as handle:
-                count = write_rows(rows, fmt, handle, columns=columns if fmt == "csv" else None)
+            query = export_query(store, table)
+            start = _since(since)
+            csv_out = fmt == "csv"
+            chunks = export_chunks(store, table, since=start.isoformat() if start else None, source=source,
+                                   flag_prefixes=FORMULA_PREFIXES if csv_out else None,
+                                   bool_text=("true", "false") if csv_out else None)
+            write = partial(write_table, chunks, query.columns, query.kinds, fmt)
+        if output == "-":
+            count = write(sys.stdout)
+        else:
+            with open(output, "w", encoding="utf-8-sig", newline="", buffering=1 << 20) as handle:
+                count = write(handle)
     if output != "-":
         click.echo(f"{count} {table} rows written to {output}", err=True)
+
+
+def _dicts(chunks: Iterable[tuple[list[tuple[Any, ...]], list[int]]], columns: Sequence[str],
+           kinds: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """Tuple rows as dicts (the deal context is added per row), booleans as booleans."""
+    bools = [name for name, kind in zip(columns, kinds, strict=True) if kind == "bool"]
+    for rows, _ in chunks:
+        for values in rows:
+            row = dict(zip(columns, values, strict=True))
+            for name in bools:
+                if row[name] is not None:
+                    row[name] = bool(row[name])
+            yield row
 
 
 COMMANDS = [export]

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
 from gpuprices.cli.output import write_rows
-from gpuprices.market.index import CONDITION_GROUPS, SIDES, compute_index, daily_index, load_observations, utc_today
+from gpuprices.market.index import CONDITION_GROUPS, SIDES, compute_index, utc_today
 from gpuprices.market.premium import PREMIUM_COLUMNS, empty_row, premium_table
 from gpuprices.pipeline.classify.catalog import Catalog, load_catalog
 from gpuprices.storage.sqlite import SqliteStore
@@ -117,7 +116,8 @@ def _print_table(rows: list[dict[str, Any]], *, days: int, min_samples: int) -> 
 
 
 @click.command()
-@click.option("--sku", default=None, help="Catalog SKU id; default: the SKU with the most listings in the window.")
+@click.option("--sku", default=None,
+              help="Catalog SKU id; default: the SKU with the most listing-days in the window.")
 @click.option("--side", type=click.Choice(list(SIDES)), default="asking", show_default=True,
               help="Asking prices of open listings, or prices of sales.")
 @click.option("--condition", "condition_group", type=click.Choice(["new", "used", "all"]), default="all",
@@ -140,13 +140,14 @@ def chart(app: Any, sku: str | None, side: str, condition_group: str, days: int 
     window = days or app.settings.market.history_days
     today = utc_today()
     with SqliteStore(app.settings.storage.database) as store:
-        frame = load_observations(store, since=today - timedelta(days=window - 1), until=today, sku=sku)
-    if frame.empty:
+        # The materialized index: memory and time follow the days charted, not the observations.
+        index = compute_index(store, catalog, days=window, sku=sku, min_samples=app.settings.market.min_samples,
+                              today=today)
+    if index.empty:
         raise click.ClickException(f"no index data in the last {window} days" + (f" for {sku}" if sku else ""))
     if sku is None:
-        sku = str(frame.groupby("sku", observed=True)["listing_id"].nunique().idxmax())
-    frame = frame[frame["sku"] == sku]
-    index = daily_index(frame, catalog, min_samples=app.settings.market.min_samples)
+        overall = index[index["condition_group"] == "all"]
+        sku = str(overall.groupby("sku")["n"].sum().idxmax())
     try:
         written = render_chart(index, sku=sku, side=side, condition_group=condition_group, output=output)
     except ValueError as exc:

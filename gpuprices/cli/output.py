@@ -7,9 +7,9 @@ from typing import Any, TypeVar
 
 import click
 
-from gpuprices.core.rows import neutralize, write_rows
+from gpuprices.core.rows import FORMULA_PREFIXES, neutralize, write_rows, write_table
 
-__all__ = ["format_option", "neutralize", "output_option", "write_rows"]
+__all__ = ["FORMULA_PREFIXES", "format_option", "neutralize", "output_option", "write_rows", "write_table"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 

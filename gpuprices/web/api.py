@@ -24,7 +24,7 @@ from gpuprices.market.deals import DEAL_COLUMNS
 from gpuprices.market.index import CONDITION_GROUPS, INDEX_EXPORT_COLUMNS, SIDES
 from gpuprices.market.premium import PREMIUM_COLUMNS
 from gpuprices.market.rental_index import RENTAL_INDEX_COLUMNS
-from gpuprices.storage.exports import export_columns
+from gpuprices.storage.exports import export_query
 from gpuprices.web import views
 from gpuprices.web.views import WebContext
 
@@ -112,11 +112,11 @@ class Endpoint:
 
 
 def _listing_columns(store: Any) -> Sequence[str]:
-    return [*export_columns(store, "listings"), *DEAL_COLUMNS]
+    return [*export_query(store, "listings").columns, *DEAL_COLUMNS]
 
 
 def _observation_columns(store: Any) -> Sequence[str]:
-    return export_columns(store, "observations")
+    return list(export_query(store, "observations").columns)
 
 
 def _listings(store: Any, ctx: WebContext, request: Request) -> list[dict[str, Any]]:
