@@ -20,6 +20,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -253,23 +255,33 @@ def register_source_settings(key: str, model: type[SourceSettings]) -> None:
 
 
 class SourcesSettings(_Section):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
     ebay: EbaySearchSettings = Field(default_factory=EbaySearchSettings)
     ebay_api: EbayApiSettings = Field(default_factory=EbayApiSettings, alias="ebay-api")
     ebay_item: EbayItemSettings = Field(default_factory=EbayItemSettings, alias="ebay-item")
     product_page: ProductPageSettings = Field(default_factory=ProductPageSettings, alias="product-page")
     rental: RentalSettings = Field(default_factory=RentalSettings)
+    _registered: dict[str, SourceSettings] = PrivateAttr(default_factory=dict)
+    """Tables of sources registered beyond the built-in ones."""
 
-    @model_validator(mode="after")
-    def _registered_sections(self) -> SourcesSettings:
-        extra = self.__pydantic_extra__ or {}
-        for key, value in list(extra.items()):
-            model = _EXTRA_SOURCE_MODELS.get(key)
-            if model is None:
-                raise ValueError(f"unknown source {key!r}")
-            extra[key] = value if isinstance(value, model) else model.model_validate(value)
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _registered_sections(cls, data: Any, handler: ModelWrapValidatorHandler[SourcesSettings]) -> SourcesSettings:
+        if not isinstance(data, dict):
+            return handler(data)
+        declared = {field.alias or name for name, field in cls.model_fields.items()} | set(cls.model_fields)
+        tables = {key: value for key, value in data.items() if key in _EXTRA_SOURCE_MODELS and key not in declared}
+        sources = handler({key: value for key, value in data.items() if key not in tables})  # others: unknown key
+        errors: list[Any] = []
+        for key, value in tables.items():
+            model = _EXTRA_SOURCE_MODELS[key]
+            try:
+                sources._registered[key] = value if isinstance(value, model) else model.model_validate(value)
+            except ValidationError as exc:
+                errors.extend({"type": error["type"], "loc": (key, *error["loc"]), "input": error["input"],
+                               "ctx": error.get("ctx", {})} for error in exc.errors())
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return sources
 
     def section(self, key: str) -> SourceSettings:
         """The settings of the source configured under ``[sources.<key>]`` (its defaults when absent)."""
@@ -278,12 +290,9 @@ class SourcesSettings(_Section):
             value = getattr(self, field)
             assert isinstance(value, SourceSettings)
             return value
-        extra = self.__pydantic_extra__ or {}
-        if key not in extra:
-            extra[key] = _EXTRA_SOURCE_MODELS[key]()
-        section = extra[key]
-        assert isinstance(section, SourceSettings)
-        return section
+        if key not in self._registered:
+            self._registered[key] = _EXTRA_SOURCE_MODELS[key]()
+        return self._registered[key]
 
 
 class Settings(BaseSettings):
