@@ -25,6 +25,7 @@ _OBSERVATION_COLUMNS = ("listing_id", "crawl_id", "source", "site", "observed_at
                         "price_text", "price_value_raw", "currency_value_raw", "bin_price_text",
                         "shipping_text", "shipping_value_raw", "sold_at_text", *_PRICE_COLUMNS, "availability",
                         *_CLASS_COLUMNS, "extra")
+_READABLE_TABLES = ("listings", "observations", "crawls", "alert_state", "rental_observations")
 BOOL_COLUMNS = {"sold", "ended", "best_offer_accepted", "shipping_estimated", "working", "quarantined"}
 """Stored as 0/1 integers; exports turn them back into booleans."""
 
@@ -395,6 +396,12 @@ class SqliteStore(IndexTables):
             else ("SELECT MAX(last_seen_at) FROM listings", [])
         row = self.db.execute(sql, params).fetchone()
         return str(row[0]) if row and row[0] else None
+
+    def table_columns(self, table: str) -> list[str]:
+        """Column names of a stored table, in order (the header of an empty answer)."""
+        if table not in _READABLE_TABLES:
+            raise ValueError(f"unknown table {table!r}")
+        return [row[1] for row in self.db.execute(f"PRAGMA table_info({table})")]
 
     def alert_states(self) -> list[dict[str, Any]]:
         """Every rule × key state (armed, fired …) with its last value."""

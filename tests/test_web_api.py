@@ -101,6 +101,15 @@ def test_rentals_breakeven_sources_alerts_equal_the_cli(client: TestClient, buil
     alerts = api(client, "/api/alerts")
     assert alerts and alerts == cli_json(built, "alerts", "list", "--format", "json")
     assert [r["status"] for r in api(client, "/api/alerts?status=dead")] == ["dead"]
+    crawls = api(client, "/api/crawls?source=ebay-api")
+    assert [r["id"] for r in crawls] == [r["id"] for r in cli_json(built, "export", "crawls", "--format", "json")
+                                         if r["source"] == "ebay-api"][::-1]
+    (rule,) = api(client, "/api/rules")
+    assert {k: rule[k] for k in ("rule", "kind", "sku", "key", "state", "last_value")} == {
+        "rule": "h100-cheap", "kind": "new_listing_below", "sku": "h100-80gb-pcie", "key": "h100-80gb-pcie|listing|1",
+        "state": "fired", "last_value": 21000.0}
+    providers = api(client, "/api/rental-providers")
+    assert {(r["sku"], r["provider"]) for r in providers} >= {("h100-80gb-sxm5", "lambda")}
 
 
 def test_csv_downloads_have_the_export_header(client: TestClient, built: CorpusStore) -> None:
@@ -127,7 +136,8 @@ def test_openapi_documents_every_endpoint_with_the_rows_fields(client: TestClien
     schema = api(client, "/api/openapi.json")
     assert schema["openapi"].startswith("3.")
     expected = {"/api/index", "/api/premium", "/api/listings", "/api/listings/{listing_id}/observations",
-                "/api/rentals", "/api/breakeven", "/api/sources", "/api/alerts"}
+                "/api/rentals", "/api/rental-providers", "/api/breakeven", "/api/sources", "/api/crawls", "/api/rules",
+                "/api/alerts"}
     assert set(schema["paths"]) == expected
     for path, spec in schema["paths"].items():
         name = spec["get"]["operationId"]

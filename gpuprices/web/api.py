@@ -17,14 +17,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gpuprices import sources as registry
 from gpuprices.alerts.outbox import RECENT_COLUMNS
 from gpuprices.core.rows import write_rows
 from gpuprices.market.breakeven import BREAKEVEN_COLUMNS
 from gpuprices.market.deals import DEAL_COLUMNS
 from gpuprices.market.index import CONDITION_GROUPS, INDEX_EXPORT_COLUMNS, SIDES
 from gpuprices.market.premium import PREMIUM_COLUMNS
-from gpuprices.market.rental_index import RENTAL_INDEX_COLUMNS
-from gpuprices.storage.exports import export_query
+from gpuprices.market.rental_index import PROVIDER_COLUMNS, RENTAL_INDEX_COLUMNS
 from gpuprices.web import views
 from gpuprices.web.views import WebContext
 
@@ -112,11 +112,12 @@ class Endpoint:
 
 
 def _listing_columns(store: Any) -> Sequence[str]:
-    return [*export_query(store, "listings").columns, *DEAL_COLUMNS]
+    return [*store.table_columns("listings"), *DEAL_COLUMNS]
 
 
 def _observation_columns(store: Any) -> Sequence[str]:
-    return list(export_query(store, "observations").columns)
+    # as `export observations`: the listing's key, then the observation's own columns
+    return ["family", "item_id", "variation_id", *store.table_columns("observations")]
 
 
 def _listings(store: Any, ctx: WebContext, request: Request) -> list[dict[str, Any]]:
@@ -156,11 +157,22 @@ ENDPOINTS = (
     Endpoint("/api/rentals", "rentals", "Daily cloud rental index, USD per GPU-hour (= `rental`)", (_SKU, _DAYS),
              lambda store: RENTAL_INDEX_COLUMNS,
              lambda store, ctx, r: views.rentals(store, ctx, sku=sku_param(ctx, r), days=int_param(r, "days", 7))),
+    Endpoint("/api/rental-providers", "rental_providers",
+             "Rental prices per SKU × kind × provider, each provider's latest day, USD per GPU-hour", (_DAYS,),
+             lambda store: PROVIDER_COLUMNS,
+             lambda store, ctx, r: views.rental_providers(store, ctx, days=int_param(r, "days", 7))),
     Endpoint("/api/breakeven", "breakeven", "Rent vs buy: months until owning is cheaper (= `breakeven`)",
              (_SKU, _DAYS), lambda store: BREAKEVEN_COLUMNS,
              lambda store, ctx, r: views.breakeven(store, ctx, sku=sku_param(ctx, r), days=int_param(r, "days", 30))),
     Endpoint("/api/sources", "sources", "Sources, their state and last crawl (= `sources --format json`)", (),
              lambda store: SOURCE_COLUMNS, lambda store, ctx, r: views.sources(store, ctx)),
+    Endpoint("/api/crawls", "crawls", "Latest finished crawls per source, newest first (= `export crawls` rows)",
+             (("source", "string", "only this source"), ("limit", "integer", "crawls per source (default 10)")),
+             lambda store: store.table_columns("crawls"),
+             lambda store, ctx, r: views.crawls(store, ctx, source=choice_param(r, "source", registry.names()),
+                                                limit=int_param(r, "limit", 10, high=1000))),
+    Endpoint("/api/rules", "rules", "Alert rules with the state of each key they watch (armed, fired, last value)",
+             (), lambda store: views.RULE_STATE_COLUMNS, lambda store, ctx, r: views.rule_states(store, ctx)),
     Endpoint("/api/alerts", "alerts", "Recent alerts, one row per delivery (= `alerts list`)",
              (("limit", "integer", "at most this many deliveries"),
               ("status", "string", "only deliveries in this state: pending, delivered or dead")),

@@ -20,6 +20,7 @@ from gpuprices.web.security import CSRF_COOKIE, json_script, new_csrf_token, saf
 from gpuprices.web.views import RANGES, WebContext
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+_MAX_FORM_BYTES = 4096
 OVERVIEW_SORTS = ("sku", "asking_median_usd", "asking_n", "asking_sellers", "sold_median_usd", "list_price_usd",
                   "premium", "change_7d", "change_30d")
 
@@ -101,8 +102,7 @@ class Pages:
         item = self.ctx.catalog.get(sku)
         if item is None:
             return self.not_found(request, f"No SKU {sku!r} in the catalog.")
-        days = int(request.query_params.get("days", "90")) if request.query_params.get("days", "90").isdigit() else 90
-        days = days if days in RANGES else 90
+        days = next((r for r in RANGES if str(r) == request.query_params.get("days")), 90)
         group = request.query_params.get("condition", "all")
         group = group if group in CONDITION_GROUPS else "all"
         with self.ctx.open_store() as store:
@@ -159,7 +159,10 @@ class Pages:
         origin = request.headers.get("origin")
         if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
             return self._refuse(request, 403, "Refused: the request came from another site.")
-        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        body = await request.body()
+        if len(body) > _MAX_FORM_BYTES:
+            return self._refuse(request, 413, "Refused: the form is too large.")
+        form = parse_qs(body.decode("utf-8", "replace"))
         csrf = (form.get("csrf") or [""])[0]
         if not same(csrf, request.cookies.get(CSRF_COOKIE)):
             return self._refuse(request, 403, "Refused: the form expired or came from another site; reload the page.")

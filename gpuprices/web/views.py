@@ -189,6 +189,27 @@ def rules(store: SqliteStore, ctx: WebContext) -> list[dict[str, Any]]:
              "states": states.get(rule.name, [])} for rule in ctx.settings.alerts.rules]
 
 
+RULE_STATE_COLUMNS = ("rule", "kind", "sku", "side", "condition_group", "key", "state", "last_value",
+                      "last_fired_at", "updated_at")
+
+
+def rule_states(store: SqliteStore, ctx: WebContext) -> list[dict[str, Any]]:
+    """:func:`rules` flattened for a table download: one row per rule × watched key (none: armed, never run)."""
+    out = []
+    for rule in rules(store, ctx):
+        head = {c: rule.get(c) for c in ("kind", "sku", "side", "condition_group")}
+        for state in rule["states"] or [{"key": None, "state": "armed", "last_value": None, "last_fired_at": None,
+                                         "updated_at": None}]:
+            out.append({"rule": rule["name"], **head, **{c: state[c] for c in RULE_STATE_COLUMNS[5:]}})
+    return out
+
+
+def crawls(store: SqliteStore, ctx: WebContext, *, source: str | None = None, limit: int = 10) -> list[dict[str, Any]]:
+    """The latest finished crawls of one source, or of each source, newest first."""
+    names = [source] if source else [row["source"] for row in sources(store, ctx)]
+    return [row for name in names for row in store.recent_crawls(name, limit=limit)]
+
+
 def channels(ctx: WebContext) -> list[dict[str, str]]:
     """Channels with their URLs redacted to scheme and host: the rest may be a token."""
     return [{"name": c.name, "kind": c.kind, "url": redact_url(c.url.get_secret_value())}
