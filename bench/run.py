@@ -1,108 +1,72 @@
-"""Benchmarks: each prints ``NAME: RATIO x (details)``, RATIO = our time / a baseline's time for
-the same work, both measured in this run (lower is better).
+"""Benchmarks: each prints ``NAME: RATIO x (goal ≤ G; details)``, RATIO = our time (or memory) over a
+baseline's for the same work, both measured in this run (medians of ≥ 5 runs after a warm-up, with
+their min; lower is better). Exits 1 when a goal is missed.
 
-    python bench/run.py            # all benchmarks
-    python bench/run.py parse      # one
+    python bench/run.py                 # all benchmarks
+    python bench/run.py export crawl    # some
+
+History benchmarks use cached databases (bench/data.py, under $GPUPRICES_BENCH_CACHE, default
+/work/benchcache): the first run builds them (10 M observations take a while).
 """
 
 from __future__ import annotations
 
-import os
-import statistics
+import re
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCHMARKS: dict[str, Callable[[], str]] = {}
+from bench.timing import Result  # noqa: E402
 
 
-def benchmark(func: Callable[[], str]) -> Callable[[], str]:
-    BENCHMARKS[func.__name__.removeprefix("bench_")] = func
-    return func
+def _legacy(func: Callable[[], str]) -> Callable[[], Result]:
+    """Older benchmarks that print their own text: ``RATIO x (... goal <= G)``."""
+    def run() -> Result:
+        text = func()
+        ratio = float(text.split(" x", 1)[0])
+        goal = re.search(r"goal <= ([0-9.]+)", text)
+        details = re.sub(r";? ?goal <= [0-9.]+", "", text.split("(", 1)[1].rstrip(")"))
+        return Result(ratio, float(goal.group(1)) if goal else None, details)
+    return run
 
 
-def corpus() -> Path:
-    root = Path(os.environ.get("GPUPRICES_CORPUS", ROOT.parent / "shared" / "fixtures"))
-    if not root.is_dir():
-        sys.exit(f"corpus not found at {root}: set GPUPRICES_CORPUS")
-    return root
+def benchmarks() -> dict[str, Callable[[], Result]]:
+    from bench import crawl, history, monitor, pipeline
 
-
-def best_of(func: Callable[[], object], repeat: int) -> float:
-    """Median wall time of ``repeat`` runs after one warm-up."""
-    func()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-@benchmark
-def bench_parse() -> str:
-    """parse + normalize + classify of the corpus search pages vs bare parsel extraction of the same cards."""
-    from datetime import UTC, datetime
-
-    from parsel import Selector
-
-    from gpuprices.pipeline.enrich import Enricher
-    from gpuprices.pipeline.normalize import Normalizer
-    from gpuprices.spiders.parsers.ebay_search import parse_search_page
-
-    pages = sorted((corpus() / "ebay-search").glob("*.html")) + sorted((corpus() / "ebay-sold").glob("*.html"))
-    blobs = [(p.read_bytes(), p.name) for p in pages]
-    when = datetime(2026, 1, 20, tzinfo=UTC)
-    normalizer, enricher = Normalizer(), Enricher.from_settings(None)
-    counts = {"listings": 0}
-
-    def ours() -> None:
-        total = 0
-        for blob, name in blobs:
-            page = parse_search_page(blob, url=f"file:///{name}", site="ebay.com", observed_at=when)
-            total += sum(1 for item in normalizer.normalize_all(page.listings) if enricher.enrich(item))
-        counts["listings"] = total
-
-    def bare() -> None:
-        for blob, _ in blobs:
-            sel = Selector(text=blob.decode("utf-8"))
-            for card in sel.css("ul.srp-results > li.s-card, ul.srp-results > li.s-item"):
-                (card.attrib.get("data-listingid"), card.css("a::attr(href)").get(),
-                 card.css(".s-card__title, .s-item__title").xpath("string()").get(),
-                 card.css(".s-card__price, .s-item__price").xpath("string()").getall(),
-                 card.css(".s-card__attribute-row, .s-item__shipping").xpath("string()").getall(),
-                 card.css(".s-card__subtitle, .s-item__subtitle").xpath("string()").getall())
-
-    repeat = int(os.environ.get("BENCH_REPEAT", "5"))
-    baseline = best_of(bare, repeat)
-    mine = best_of(ours, repeat)
-    seconds = mine
-    return (f"{mine / baseline:.2f} x (ours {seconds * 1000:.0f} ms vs bare parsel {baseline * 1000:.0f} ms for "
-            f"{len(blobs)} pages, {counts['listings']} listings: {len(blobs) / seconds:.1f} pages/s, "
-            f"{counts['listings'] / seconds:.0f} listings/s; goal <= 1.5)")
-
-
-def _register_modules() -> None:
-    from bench import monitor, storage
-
-    BENCHMARKS["daemon-memory"] = monitor.bench_daemon_memory
-    BENCHMARKS["alert-latency"] = monitor.bench_alert_latency
-    BENCHMARKS["ingest"] = storage.bench_ingest
-    BENCHMARKS["analytics"] = storage.bench_analytics
+    return {
+        "history": history.bench_history,
+        "cycle": history.bench_cycle,
+        "cycle-growth": history.bench_cycle_growth,
+        "chart-rss": history.bench_chart_rss,
+        "export": history.bench_export,
+        "crawl": crawl.bench_crawl,
+        "ingest": pipeline.bench_ingest,
+        "parse": pipeline.bench_parse,
+        "startup": pipeline.bench_startup,
+        "rebuild": history.bench_rebuild,
+        "daemon-memory": _legacy(monitor.bench_daemon_memory),
+        "alert-latency": _legacy(monitor.bench_alert_latency),
+    }
 
 
 def main(names: list[str]) -> int:
-    _register_modules()
-    unknown = [n for n in names if n not in BENCHMARKS]
+    known = benchmarks()
+    unknown = [n for n in names if n not in known]
     if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}", file=sys.stderr)
+        print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(known)}", file=sys.stderr)
         return 2
-    for name in names or list(BENCHMARKS):
-        print(f"{name}: {BENCHMARKS[name]()}", flush=True)
+    missed = []
+    for name in names or list(known):
+        result = known[name]()
+        print(result.line(name), flush=True)
+        if not result.met:
+            missed.append(name)
+    if missed:
+        print(f"goals missed: {', '.join(missed)}", file=sys.stderr)
+        return 1
     return 0
 
 

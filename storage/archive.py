@@ -1,14 +1,21 @@
-"""The raw page archive: fetched pages compressed (zlib) with URL, time, HTTP status and crawl id."""
+"""The raw page archive: fetched pages compressed with URL, time, HTTP status and crawl id.
+
+Pages are compressed with zstd (level 3: about ten times faster than zlib level 6 on 1–2.5 MB pages
+at a similar size, which takes the archive off the crawl's hot path); rows written by earlier versions
+are zlib and stay readable (:func:`page_body` tells them apart by the zstd frame's magic number).
+"""
 
 from __future__ import annotations
 
 import json
+import threading
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
+import zstandard
 
 from gpuprices.core.items import CapturedPage
 from gpuprices.storage.sqlite import SqliteStore, utcnow
@@ -26,6 +33,26 @@ class ArchivedPage(CapturedPage):
     encoding: str | None
 
 
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_LEVEL = 3
+_local = threading.local()  # zstd contexts are not thread-safe; one per thread, reused across pages
+
+
+def compress_body(body: bytes) -> bytes:
+    if not hasattr(_local, "compressor"):
+        _local.compressor = zstandard.ZstdCompressor(level=_LEVEL)
+    return bytes(_local.compressor.compress(body))
+
+
+def page_body(blob: bytes) -> bytes:
+    """An archived page's bytes, zstd (this version) or zlib (earlier versions)."""
+    if blob[:4] == _ZSTD_MAGIC:
+        if not hasattr(_local, "decompressor"):
+            _local.decompressor = zstandard.ZstdDecompressor()
+        return bytes(_local.decompressor.decompress(blob))
+    return zlib.decompress(blob)
+
+
 def archive_page(store: SqliteStore, *, crawl_id: int, source: str, url: str, status: int, body: bytes,
                  content_type: str | None = None, encoding: str | None = None,
                  meta: dict[str, Any] | None = None) -> int:
@@ -33,7 +60,7 @@ def archive_page(store: SqliteStore, *, crawl_id: int, source: str, url: str, st
         cursor = store.db.execute(
             "INSERT INTO raw_pages (crawl_id, source, url, fetched_at, status, content_type, encoding, size, body,"
             " meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [crawl_id, source, url, utcnow(), status, content_type, encoding, len(body), zlib.compress(body, 6),
+            [crawl_id, source, url, utcnow(), status, content_type, encoding, len(body), compress_body(body),
              json.dumps(meta or {}, sort_keys=True)])
     return int(cursor.lastrowid or 0)
 
@@ -58,7 +85,7 @@ def archived_pages(store: SqliteStore, *, source: str | None = None, since: str 
         yield ArchivedPage(id=record["id"], crawl_id=record["crawl_id"], source=record["source"], url=record["url"],
                            fetched_at=datetime.fromisoformat(record["fetched_at"]), status=record["status"],
                            content_type=record["content_type"], encoding=record["encoding"],
-                           body=zlib.decompress(record["body"]), meta=json.loads(record["meta"] or "{}"))
+                           body=page_body(record["body"]), meta=json.loads(record["meta"] or "{}"))
 
 
 def latest_archived_crawl(store: SqliteStore, source: str) -> int | None:

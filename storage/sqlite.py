@@ -7,6 +7,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,10 @@ _OBSERVATION_COLUMNS = ("listing_id", "crawl_id", "source", "site", "observed_at
 _READABLE_TABLES = ("listings", "observations", "crawls", "alert_state", "rental_observations")
 BOOL_COLUMNS = {"sold", "ended", "best_offer_accepted", "shipping_estimated", "working", "quarantined"}
 """Stored as 0/1 integers; exports turn them back into booleans."""
+# Column getters built once: a row's values in one C call. No per-cell conversion: flat rows hold
+# text, numbers and booleans, which the driver stores as they are (a bool is the integer 0 or 1).
+_STATE = itemgetter(*_LISTING_STATE)
+_OBSERVATION = itemgetter(*_OBSERVATION_COLUMNS)
 
 
 def utcnow() -> str:
@@ -46,12 +51,6 @@ class SaveResult:
 def decode_row(row: dict[str, Any]) -> dict[str, Any]:
     """A stored row with its 0/1 flags (:data:`BOOL_COLUMNS`) as booleans, as exports show them."""
     return {key: (bool(value) if key in BOOL_COLUMNS and value is not None else value) for key, value in row.items()}
-
-
-def _sql_value(column: str, value: Any) -> Any:
-    if column in BOOL_COLUMNS and value is not None:
-        return int(bool(value))
-    return value
 
 
 class SqliteStore(IndexTables):
@@ -188,8 +187,8 @@ class SqliteStore(IndexTables):
                 f"INSERT INTO listings (family, item_id, variation_id, {', '.join(_LISTING_STATE)},"
                 " first_seen_at, last_seen_at, first_crawl_id, last_crawl_id)"
                 f" VALUES (?, ?, ?, {', '.join('?' for _ in _LISTING_STATE)}, ?, ?, ?, ?)",
-                [[*key, *(_sql_value(c, row.get(c)) for c in _LISTING_STATE), row["observed_at"],
-                  row["observed_at"], crawl_id, crawl_id] for key, row in fresh.items()])
+                [key + _STATE(row) + (row["observed_at"], row["observed_at"], crawl_id, crawl_id)
+                 for key, row in fresh.items()])
             ids = {**existing, **(self._listing_ids(list(fresh)) if fresh else {})}
             result.new = len(fresh)
             for key, row in zip(keys, rows, strict=True):
@@ -201,8 +200,8 @@ class SqliteStore(IndexTables):
             reseller = {ids[key] for key, row in zip(keys, rows, strict=True)
                         if key in existing and sellers[ids[key]] != row["seller"]}
             before = self._sale_days(sold)
-            updates = [[*(_sql_value(c, row.get(c)) for c in _LISTING_STATE), row["observed_at"], crawl_id, ids[key],
-                        row["observed_at"]] for key, row in zip(keys, rows, strict=True) if key in existing]
+            updates = [(*_STATE(row), row["observed_at"], crawl_id, ids[key], row["observed_at"])
+                       for key, row in zip(keys, rows, strict=True) if key in existing]
             self.db.conn.executemany(
                 f"UPDATE listings SET {', '.join(f'{c} = ?' for c in _LISTING_STATE)}, last_seen_at = ?,"
                 " last_crawl_id = ? WHERE id = ? AND last_seen_at <= ?", updates)
@@ -239,20 +238,13 @@ class SqliteStore(IndexTables):
 
     @staticmethod
     def _observation_values(listing_id: int, crawl_id: int, row: dict[str, Any],
-                            item: NormalizedListing) -> list[Any]:
+                            item: NormalizedListing) -> tuple[Any, ...]:
         raw = item.raw
-        extras = {
-            "listing_id": listing_id,
-            "crawl_id": crawl_id,
-            "page_url": raw.page_url,
-            "price_value_raw": raw.price_value,
-            "currency_value_raw": raw.currency_raw,
-            "bin_price_text": raw.bin_price_text,
-            "shipping_value_raw": raw.shipping_value,
-            "sold_at_text": raw.sold_at_text,
-            "extra": json.dumps(raw.extra, ensure_ascii=False, sort_keys=True) if raw.extra else None,
-        }
-        return [_sql_value(c, extras[c] if c in extras else row.get(c)) for c in _OBSERVATION_COLUMNS]
+        row.update(listing_id=listing_id, crawl_id=crawl_id, page_url=raw.page_url, price_value_raw=raw.price_value,
+                   currency_value_raw=raw.currency_raw, bin_price_text=raw.bin_price_text,
+                   shipping_value_raw=raw.shipping_value, sold_at_text=raw.sold_at_text,
+                   extra=json.dumps(raw.extra, ensure_ascii=False, sort_keys=True) if raw.extra else None)
+        return _OBSERVATION(row)
 
     # -- quarantine ----------------------------------------------------------------------
     def priced_rows(self, crawl_id: int | None = None) -> list[dict[str, Any]]:

@@ -21,7 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import zstandard
 
+from gpuprices.storage.archive import page_body
 from tests.e2e import fast_crawl_config, query, run_cli, write_config
 from tests.httpserver import LocalServer, Reply
 from tests.webhook_receiver import WebhookReceiver
@@ -137,7 +139,7 @@ channels = {channels}
 
 
 def _database_texts(db: Path) -> Iterator[tuple[str, str, bytes]]:
-    """(table, column, value) of every non-null cell; zlib blobs (the page archive) decompressed."""
+    """(table, column, value) of every non-null cell; compressed blobs (the page archive) decompressed."""
     conn = sqlite3.connect(db)
     try:
         tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
@@ -149,8 +151,8 @@ def _database_texts(db: Path) -> Iterator[tuple[str, str, bytes]]:
                     if value is None:
                         continue
                     if isinstance(value, bytes):
-                        with contextlib.suppress(zlib.error):
-                            value = zlib.decompress(value)
+                        with contextlib.suppress(zlib.error, zstandard.ZstdError):
+                            value = page_body(value)
                         yield table, column, value
                     else:
                         yield table, column, str(value).encode()
