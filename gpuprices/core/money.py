@@ -105,16 +105,23 @@ _NUMBER = re.compile(
     r"|[0-9][0-9.,]*[0-9]|[0-9]|[.,][0-9]+)(?!\s?%)"
 )
 _RANGE_WORD = re.compile(r"\s*(?:to|bis|à|a|-|–|—|~)\s*", re.IGNORECASE)
-_FREE = re.compile(r"\bfree\b|kostenlos|gratuit|gratis|無料", re.IGNORECASE)
+_FREE = re.compile(
+    r"\bfree\b|kostenlos|gratuit|gratis|grátis|darmow|bezpłatn|za darmo|無料|무료|免费|免費|包邮|包郵", re.IGNORECASE
+)
 _FREE_RETURNS = re.compile(
-    r"free returns?|kostenlose rückgabe|retours gratuits|返品無料", re.IGNORECASE
+    r"free returns?|kostenlose rückgabe|retours gratuits|返品無料|resi? gratuit[oi]|devoluci[oó]n(?:es)? gratis"
+    r"|gratis retour(?:neren)?|darmowy zwrot|devolução grátis|무료 반품|免费退货|免費退貨",
+    re.IGNORECASE,
 )
 _SHIP_UNKNOWN = re.compile(
     r"not specified|nicht angegeben|freight|pick ?up|abholung|see description|"
-    r"siehe beschreibung|non spécifié|no shipping|送料未定",
+    r"siehe beschreibung|non spécifié|no shipping|送料未定|non specificat|no especificad|niet opgegeven|"
+    r"nie określon|não especificad|미지정|未指定|ritiro|recogida|afhalen|odbiór osobisty|retirada",
     re.IGNORECASE,
 )
-_EST_ANYWHERE = re.compile(r"estimat|geschätzt|見積|calculated|berechnet", re.IGNORECASE)
+_EST_ANYWHERE = re.compile(
+    r"estimat|geschätzt|見積|calculated|berechnet|stimat|geschat|szacowan|예상|预估|預估|估计|估計", re.IGNORECASE
+)
 _EST_PREFIX = re.compile(r"\bca\.|\bapprox|\bcirca\b|\benviron\b|約", re.IGNORECASE)
 # Full-width forms (＋, ～, ０-９, ＄) to ASCII; odd spaces to " "; invisible marks removed.
 _TRANSLATE: dict[int, str | None] = {cp: chr(cp - 0xFEE0) for cp in range(0xFF01, 0xFF5F)}

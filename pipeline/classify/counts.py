@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from gpuprices.pipeline.classify.mentions import Mention
+from gpuprices.pipeline.conditions import normalize_condition
 
 __all__ = ["gpu_count", "not_working_reason"]
 
@@ -89,6 +90,6 @@ def not_working_reason(text: str, condition: str | None) -> str | None:
         if m.group(0) == "dead" and re.match(r"\s*(?:pixel|stock|space)", text[m.end() :]):
             continue
         return m.group(0)
-    if condition and _CONDITION.search(condition.lower()):
+    if condition and (_CONDITION.search(condition.lower()) or normalize_condition(condition) == "for_parts"):
         return f"condition '{condition.strip()}'"
     return None
