@@ -11,7 +11,7 @@ import attrs
 
 from gpuprices.core.items import PageStatus, RawListing
 from gpuprices.core.listing import NormalizedListing
-from gpuprices.exceptions import BlockedPageError, ParseError
+from gpuprices.exceptions import BlockedPageError, ErrorPageError, ParseError
 from gpuprices.pipeline.enrich import Enricher
 from gpuprices.pipeline.normalize import Normalizer
 from gpuprices.spiders.parsers.ebay_api import load_api_payload, parse_api_response
@@ -88,6 +88,8 @@ class FileParser:
         source, status, reason, raws = self.raw_listings(path, source=source, site=site, observed_at=observed_at)
         if status is PageStatus.BLOCKED:
             raise BlockedPageError(f"{path}: blocked page, not results: {reason}")
+        if status is PageStatus.FAILED and source in ("ebay", "ebay-item"):
+            raise ErrorPageError(f"{path}: error page, not results: {reason}")
         dropped: Counter[str] = Counter()
         listings = [self.enricher.enrich(item) for item in self.normalizer.normalize_all(raws, dropped)]
         return ParsedFile(path=path, source=source, status=status, listings=listings, reason=reason,
