@@ -1,4 +1,5 @@
-"""Read the sold/ended date of a completed listing ("Sold  Oct 27, 2025", "Verkauft 27. Okt 2025", "2025년 10월 27일")."""
+"""Read the sold/ended date of a completed listing ("Sold  Oct 27, 2025", "Verkauft 27. Okt 2025", "2025년 10월 27일").
+"""
 
 from __future__ import annotations
 
@@ -41,7 +42,9 @@ _FORMS = (
 _TODAY = re.compile(
     r"\b(?:today|heute|aujourd'hui|oggi|hoy|vandaag|dzisiaj|dziś|hoje)\b|今日|本日|오늘|今天", re.IGNORECASE
 )
-_YESTERDAY = re.compile(r"\b(?:yesterday|gestern|hier|ieri|ayer|gisteren|wczoraj|ontem)\b|昨日|어제|昨天", re.IGNORECASE)
+_YESTERDAY = re.compile(
+    r"\b(?:yesterday|gestern|hier|ieri|ayer|gisteren|wczoraj|ontem)\b|昨日|어제|昨天", re.IGNORECASE
+)
 _AGO = re.compile(
     r"(?P<n>\d+)\s*(?P<unit>[^\W\d_]+|日|時間|分|週間|天|小时|小時|分钟|分鐘|周|週|일|시간|분|주)\s*(?:ago\b|前|전)"
     r"|\bvor\s+(?P<n2>\d+)\s*(?P<unit2>[^\W\d_]+)",

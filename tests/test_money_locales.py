@@ -75,7 +75,7 @@ def test_every_display_currency_in_every_form(mark: tuple[str, str, str | None, 
     after = after and written not in _PREFIX_ONLY
     thousands, decimal = grouping
     amount: Decimal | int = whole if zero_decimal else cents
-    if zero_decimal and thousands in ("", "'") or (zero_decimal and decimal == "," and thousands == ","):
+    if (zero_decimal and thousands in ("", "'")) or (zero_decimal and decimal == "," and thousands == ","):
         thousands = ","
     number = _digits(amount, thousands, decimal)
     if written == "R" and not after:

@@ -63,7 +63,8 @@ SOLD = {
 ENDED = {
     "en": "Ended Oct 27, 2025", "de": "Beendet 27.10.2025", "fr": "Terminé 27 oct. 2025", "it": "Terminata 27 ott 2025",
     "es": "Finalizado 27 oct 2025", "nl": "Beëindigd 27 okt 2025", "pl": "Zakończona 27 paź 2025",
-    "pt": "Encerrado 27 out 2025", "ja": "終了 2025年10月27日", "ko": "종료됨 2025년 10월 27일", "zh": "已结束 2025年10月27日",
+    "pt": "Encerrado 27 out 2025", "ja": "終了 2025年10月27日", "ko": "종료됨 2025년 10월 27일",
+    "zh": "已结束 2025年10月27日",
 }
 
 
@@ -129,7 +130,8 @@ def test_shipping_and_free_shipping(lang: str) -> None:
 @pytest.mark.parametrize(
     "text",
     ["No exact matches found", "Keine genauen Treffer gefunden", "Aucun résultat exact trouvé",
-     "Nessun risultato esatto trovato", "No se encontraron coincidencias exactas", "Geen exacte overeenkomsten gevonden",
+     "Nessun risultato esatto trovato", "No se encontraron coincidencias exactas",
+     "Geen exacte overeenkomsten gevonden",
      "Nie znaleziono dokładnych dopasowań", "Nenhuma correspondência exata encontrada", "一致する商品はありません",
      "정확히 일치하는 항목이 없습니다", "未找到完全匹配的结果", "0 results for xyz", "0 resultaten voor xyz"],
 )

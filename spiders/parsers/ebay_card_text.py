@@ -264,6 +264,7 @@ NO_RESULTS_RE = re.compile(
     r"|一致する商品はありません|完全に一致するものは見つかりませんでした|の結果0件"
     r"|Geen exacte overeenkomsten gevonden|Nie znaleziono dokładnych dopasowań|Nenhuma correspondência exata"
     r"|정확히 일치하는 항목이 없습니다|未找到完全匹配|找不到完全相符|沒有完全符合"
-    r"|\b0 (?:results|Ergebnisse|résultats|risultati|resultados|resultaten|wyników)\b|0개의 결과|0\s?[个個条條]结果|0\s?[个個条條]結果",
+    r"|\b0 (?:results|Ergebnisse|résultats|risultati|resultados|resultaten|wyników)\b"
+    r"|0개의 결과|0\s?[个個条條]结果|0\s?[个個条條]結果",
     re.IGNORECASE,
 )
