@@ -58,7 +58,13 @@ def check_crawl(crawl: dict[str, Any], history: list[dict[str, Any]], rules: Hea
     if crawl.get("failed_pages") and crawl.get("status") != "failed":
         problems.append(f"{crawl['failed_pages']} of {pages} pages failed")
     dropped = json.loads(crawl.get("dropped") or "{}")
-    unpriced = int(dropped.get("missing_price", 0)) + int(dropped.get("unparseable_price", 0))
+    # "unknown_currency:<symbol>": prices in a currency we cannot name are lost rows, always a problem.
+    unknown = {k.partition(":")[2] or "?": int(v) for k, v in dropped.items() if k.startswith("unknown_currency")}
+    if unknown:
+        symbols = ", ".join(f"{sym!r} ({n})" for sym, n in sorted(unknown.items()))
+        problems.append(f"{sum(unknown.values())} listings dropped for an unknown currency: {symbols}")
+    unpriced = (int(dropped.get("missing_price", 0)) + int(dropped.get("unparseable_price", 0))
+                + sum(unknown.values()))
     seen = listings + unpriced
     if seen and unpriced / seen > rules.max_missing_price_fraction:
         problems.append(f"price coverage {1 - unpriced / seen:.0%}: {unpriced} of {seen} listings without a price")

@@ -6,7 +6,9 @@ Hierarchy::
     ├── ConfigError            bad or unreadable configuration (exit code 2)
     ├── ParseError             input that cannot be read as a listing
     │   ├── PriceParseError    a price text with no amount or no currency
+    │   │   └── UnknownCurrencyError   a currency symbol or code we do not know
     │   └── BlockedPageError   a bot check or edge error page instead of content (exit code 3)
+    │       └── ErrorPageError the site's own error page (eBay "Error Page", a 4xx/5xx body)
     ├── ConversionError        no exchange rate for a currency
     ├── StorageError           the database cannot be opened or written
     └── CrawlError             a crawl could not run or every page failed
@@ -33,8 +35,20 @@ class PriceParseError(ParseError):
     """A price text without a usable amount or currency. The row is dropped, never priced 0."""
 
 
+class UnknownCurrencyError(PriceParseError):
+    """A price written in a currency we cannot name: counted as ``unknown_currency:<symbol>``, never guessed."""
+
+    def __init__(self, symbol: str, text: str) -> None:
+        super().__init__(f"unknown currency {symbol!r} in price {text[:80]!r}")
+        self.symbol = symbol
+
+
 class BlockedPageError(ParseError):
     """A bot check ("Pardon Our Interruption") or an edge error page instead of results."""
+
+
+class ErrorPageError(BlockedPageError):
+    """The site's own error page ("Error Page | eBay", a 4xx/5xx body) instead of results (exit code 3)."""
 
 
 class ConversionError(GpupricesError):

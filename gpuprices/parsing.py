@@ -12,7 +12,7 @@ import attrs
 from gpuprices import sources as registry
 from gpuprices.core.items import CapturedPage, PageStatus, ParsedPage
 from gpuprices.core.listing import NormalizedListing
-from gpuprices.exceptions import BlockedPageError, ConfigError, ParseError
+from gpuprices.exceptions import BlockedPageError, ConfigError, ErrorPageError, ParseError
 from gpuprices.pipeline.enrich import Enricher
 from gpuprices.pipeline.processing import ListingProcessor
 
@@ -66,6 +66,8 @@ class FileParser:
         report, raws = parse_captured(source, page)
         if report.status is PageStatus.BLOCKED:
             raise BlockedPageError(f"{path}: blocked page, not results: {report.reason}")
+        if report.status is PageStatus.FAILED:  # a saved file was fetched: failed means the site's error page
+            raise ErrorPageError(f"{path}: error page, not results: {report.reason}")
         dropped: Counter[str] = Counter()
         listings = self._processor(source).all(raws, dropped)
         return ParsedFile(path=path, source=source, status=report.status, listings=listings, reason=report.reason,

@@ -1,4 +1,4 @@
-"""Map eBay condition ids and condition texts (en/de/fr/ja) to five buckets."""
+"""Map eBay condition ids and condition texts (EN, DE, FR, IT, ES, NL, PL, PT, JA, KO, ZH) to five buckets."""
 
 from __future__ import annotations
 
@@ -31,39 +31,52 @@ _IDS = {
 }
 
 # Checked in this order; the order matters: "Neuwertig" and "未使用に近い" contain the words for
-# new, "Good - Refurbished" contains a used grade, "New (Other)" contains "new".
+# new, "Good - Refurbished" contains a used grade, "New (Other)" contains "new", "全新" contains "新".
+# Languages: EN, DE, FR, IT, ES, NL, PL, PT, JA, KO, ZH (eBay's own labels and sellers' usual words).
 _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "for_parts",
         re.compile(
-            r"for parts|parts only|not working|defekt|ersatzteil|pour pi[eè]ces|ne fonctionne pas"
-            r"|hors service|per parti|para piezas|no funciona|ジャンク|部品取り|動作未確認",
+            r"for parts|parts only|not working|spares or repair|defekt|ersatzteil|pour pi[eè]ces"
+            r"|ne fonctionne pas|hors service|non fonctionnel|per parti|solo ricambi|non funzionante"
+            r"|para piezas|solo piezas|para repuestos|para desguace|no funciona"
+            r"|voor onderdelen|werkt niet|niet werkend|\bdefect\b|na części|nie działa|uszkodzon"
+            r"|para peças|peças ou|não funciona|com defeito|ジャンク|部品取り|動作未確認"
+            r"|부품용|부품 전용|작동 안|작동하지|고장|零件|配件用|不工作|无法使用|無法使用|不能使用|故障",
         ),
     ),
     (
         "refurbished",
         re.compile(
             r"refurb|remanufactured|general[uü]berholt|überholt|reconditionn|ricondizionat"
-            r"|reacondicionad|整備済|リファービッシュ|再生品",
+            r"|reacondicionad|gereviseerd|opgeknapt|odnowion|regenerowan|recondicionad|remodelad"
+            r"|整備済|リファービッシュ|再生品|리퍼|재생|翻新|整新",
         ),
     ),
     (
         "open_box",
         re.compile(
-            r"open[ -]?box|new[ (:-]*other|new without|new with defects|neu[ :-]*sonstige"
-            r"|geöffnete|neuf[ :-]*autre|ouvert|新品\W*その他|開封",
+            r"open[ -]?box|new[ (:-]*other|new without|new with defects|neu[ (:-]*sonstige"
+            r"|geöffnete|neuf[ (:-]*autre|ouvert|nuovo[ (:-]*altro|scatola aperta|nuevo[ (:-]*otro"
+            r"|caja abierta|nieuw[ (:-]*(?:anders|ander|overige)|open doos|nowy[ (:-]*inny"
+            r"|otwarte opakowanie|novo[ (:-]*outro|caixa aberta|新品\W*その他|開封|개봉|开箱|開箱"
+            r"|全新\W*其他",
         ),
     ),
     (
         "used",
         re.compile(
             r"\bused\b|pre-?owned|like new|gebraucht|neuwertig|wie neu|occasion|comme neuf"
-            r"|usato|usado|中古|未使用に近い|^(?:very good|good|acceptable|excellent)$",
+            r"|usato|usado|seminovo|gebruikt|tweedehands|używan|中古|未使用に近い|중고|二手|已使用"
+            r"|使用過|^(?:very good|good|acceptable|excellent)$",
         ),
     ),
     (
         "new",
-        re.compile(r"\bnew\b|\bneu\b|\bneuf\b|\bneuve\b|nuovo|nuevo|新品|未使用|新しい"),
+        re.compile(
+            r"\bnew\b|\bneu\b|\bneuf\b|\bneuve\b|nuovo|nuevo|\bnieuw|\bnow[ya]\b|\bnowe\b"
+            r"|\bnov[oa]\b|新品|未使用|新しい|새 상품|새상품|신품|全新",
+        ),
     ),
 )
 

@@ -31,7 +31,20 @@ class UsdConversion:
     """The ECB business day the rate is from (the asked day itself for USD)."""
     method: str
     """"identity" (USD), "ecb" (rate of that day), "ecb-nearest-earlier" (an earlier day, e.g.
-    a weekend or holiday) or "ecb-latest-available" (day after the bundled data ends)."""
+    a weekend or holiday), "ecb-latest-available" (day after the bundled data ends) or "peg" (a
+    currency its central bank fixes to the dollar, which the ECB does not quote)."""
+
+
+# Units per 1 USD of currencies fixed to the dollar by their central bank; the ECB quotes none of
+# them, and eBay shows prices in them to visitors from those countries.
+_USD_PEGS: dict[str, tuple[Decimal, str]] = {
+    "AED": (Decimal("3.6725"), "Central Bank of the UAE: fixed at 3.6725 per USD since 1997"),
+    "SAR": (Decimal("3.75"), "Saudi Central Bank (SAMA): fixed at 3.75 per USD since 1986"),
+    "QAR": (Decimal("3.64"), "Qatar Central Bank: fixed at 3.64 per USD since 2001"),
+    "BHD": (Decimal("0.376"), "Central Bank of Bahrain: fixed at 0.376 per USD since 2001"),
+    "OMR": (Decimal("0.3845"), "Central Bank of Oman: fixed at 0.3845 per USD since 1986"),
+    "JOD": (Decimal("0.709"), "Central Bank of Jordan: fixed at 0.709 per USD since 1995"),
+}
 
 
 @functools.lru_cache(maxsize=1)
@@ -93,6 +106,8 @@ class UsdConverter:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
+        if code in _USD_PEGS:
+            return _RATE_CONTEXT.divide(Decimal(1), _USD_PEGS[code][0]), day, "peg"
         if len(code) != 3 or code not in self.converter.currencies:
             raise ConversionError(f"unknown currency {currency!r}")
         first, last = self._bounds("USD")

@@ -12,12 +12,14 @@ import attrs
 from gpuprices.core.items import RawListing
 from gpuprices.core.listing import NormalizedListing
 from gpuprices.core.money import ParsedPrice, parse_price, parse_shipping
-from gpuprices.exceptions import ConversionError, PriceParseError
+from gpuprices.exceptions import ConversionError, PriceParseError, UnknownCurrencyError
 from gpuprices.pipeline.conditions import normalize_condition
 from gpuprices.pipeline.currency import UsdConverter
 from gpuprices.pipeline.dates import parse_sold_date
 
 _ISO_CODE = re.compile(r"^[A-Z]{3}$")
+UNKNOWN_CURRENCY = "unknown_currency"
+"""Drop reason prefix of a price in a currency we cannot name: ``unknown_currency:<symbol>``."""
 _IMPLAUSIBLE = Decimal("1e12")
 """No listing costs a trillion in any currency (IDR and VND prices of servers stay far below)."""
 
@@ -60,6 +62,9 @@ class Normalizer:
                 price = parse_price(raw.price_text, site=raw.site, currency_hint=raw.currency_raw)
             else:
                 raise DroppedListing("missing_price", f"item {raw.item_id} shows no price")
+        except UnknownCurrencyError as exc:
+            # Named per symbol: a new display currency is a health problem to fix, not noise.
+            raise DroppedListing(f"{UNKNOWN_CURRENCY}:{exc.symbol}", str(exc)) from None
         except PriceParseError as exc:
             raise DroppedListing("unparseable_price", str(exc)) from None
         # "$0.00 Free" parses (free shipping texts may be 0), but an item is never priced 0.

@@ -97,3 +97,41 @@ def detect_block(body_text: str, status: int | None = None, title: str | None = 
 def detect_block_in_body(body: bytes, status: int | None = None) -> str | None:
     """:func:`detect_block` on raw response bytes (only their head is decoded)."""
     return detect_block(body[:HEAD_BYTES].decode("utf-8", errors="replace"), status)
+
+
+# eBay's own error template ("Error Page | eBay") in the languages eBay serves; and the sentences its
+# error pages say. These are errors of the site, not bot checks and not a changed results layout.
+_ERROR_TITLES = (
+    "error page", "fehlerseite", "page d'erreur", "pagina di errore", "página de error", "foutpagina",
+    "strona błędu", "página de erro", "エラーページ", "오류 페이지", "错误页面", "錯誤頁面",
+)
+_ERROR_SENTENCES = (
+    "the page you requested could not be found", "looks like this page is missing",
+    "we're sorry, the page you requested", "sorry - this page was not found", "something went wrong on our end",
+    "the page you're looking for can't be found", "we couldn't find this page", "this page is missing",
+    "die von ihnen aufgerufene seite wurde nicht gefunden", "diese seite fehlt", 'id="error-info"',
+)
+
+
+def detect_error_page(body_text: str, status: int | None = None, title: str | None = None) -> str | None:
+    """One-line reason when the page is the site's error page (eBay "Error Page", a 4xx/5xx body), else None.
+
+    Call it after :func:`detect_block`: a 403/429 challenge is a block, not an error page.
+    """
+    head = body_text[:HEAD_BYTES] if body_text else ""
+    if title is None:
+        m = _TITLE_RE.search(head)
+        title = html.unescape(m.group(1)) if m else ""
+    shown = _one_line(title)
+    low_title = shown.lower()
+    suffix = "" if status in (None, 200) else f" (HTTP {status})"
+    # "Error Page | eBay", not a results page for the query "error page" ("Error Page for sale | eBay").
+    if any(re.match(rf"{re.escape(marker)}\s*(?:[|\-–:]|$)", low_title) for marker in _ERROR_TITLES):
+        return f"eBay error page '{shown}'" + suffix
+    probe = head.lower()
+    sentence = next((s for s in _ERROR_SENTENCES if s in probe), None)
+    if sentence is not None and (status is None or status >= 400 or len(body_text) < HEAD_BYTES * 5):
+        return f"error page: '{sentence}'" + suffix
+    if status is not None and status >= 400:
+        return f"HTTP {status} error page" + (f" '{shown}'" if shown else "")
+    return None

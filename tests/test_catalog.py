@@ -39,7 +39,7 @@ def test_ids_are_unique_and_fields_are_sane(catalog: Catalog) -> None:
     for sku in catalog:
         assert sku.model and sku.vendor in ("nvidia", "amd")
         assert sku.memory_gb > 0 and sku.tdp_w
-        assert sku.form_factor in ("pcie", "sxm2", "sxm4", "sxm5", "nvl", "oam", "module", "superchip")
+        assert sku.form_factor in ("pcie", "sxm2", "sxm3", "sxm4", "sxm5", "nvl", "oam", "module", "superchip")
         assert all(a == a.lower() for a in sku.aliases)
 
 

@@ -180,12 +180,12 @@ def test_exclusions(title: str, reason: ExcludedReason | None) -> None:
         ("GTX 4GB 1050 Ti low profile", "other:GeForce GTX 1050 Ti"),
         ("Quadro K2200 4GB workstation card", "other:Quadro K2200"),
         ("Radeon RX 7900 XTX 24GB", "other:Radeon RX 7900 XTX"),
-        ("Tesla P40 24GB", "other:Tesla P40"),
+        ("Tesla M40 24GB", "other:Tesla M40"),  # was P40, now in the catalog (issue 11)
         ("RTX 5090 D 32GB China edition", "other:RTX 5090 D"),
         ("RTX A5000 16GB laptop module MXM", "other:RTX A5000 Laptop"),
         ("ZBook Fury G8 video card RTX A5000", "other:RTX A5000 Laptop"),
         ("RTX A3000 / A4000 / A5000 video card", "other:multi (RTX A3000 / RTX A4000 / RTX A5000)"),
-        ("Tesla V100S 32GB PCIe", "other:Tesla V100S"),
+        ("Tesla K80 24GB PCIe", "other:Tesla K80"),  # was V100S, now in the catalog (issue 11)
     ],
 )
 def test_gpus_outside_the_catalog_are_unrelated(title: str, model: str) -> None:

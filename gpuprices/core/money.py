@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 import attrs
 from price_parser.parser import extract_currency_symbol, parse_number
 
-from gpuprices.exceptions import PriceParseError
+from gpuprices.exceptions import PriceParseError, UnknownCurrencyError
 
 __all__ = ["ParsedPrice", "ParsedShipping", "currency_for_site", "parse_price", "parse_shipping"]
 
@@ -44,7 +45,8 @@ class ParsedShipping:
     """The text as given."""
 
 
-# Country -> (currency, decimal separator of the site's locale).
+# Country -> (currency, decimal separator of the site's locale). eBay's own sites plus the
+# countries whose visitors get prices converted into their currency on ebay.com.
 _COUNTRIES: dict[str, tuple[str, str]] = {
     "US": ("USD", "."), "CA": ("CAD", "."), "GB": ("GBP", "."), "AU": ("AUD", "."),
     "NZ": ("NZD", "."), "IE": ("EUR", "."), "DE": ("EUR", ","), "AT": ("EUR", ","),
@@ -56,14 +58,19 @@ _COUNTRIES: dict[str, tuple[str, str]] = {
     "CN": ("CNY", "."), "TW": ("TWD", "."), "KR": ("KRW", "."), "IN": ("INR", "."),
     "ID": ("IDR", ","), "TH": ("THB", "."), "VN": ("VND", ","), "MX": ("MXN", "."),
     "BR": ("BRL", ","), "IL": ("ILS", "."), "TR": ("TRY", ","), "RU": ("RUB", ","),
+    "RO": ("RON", ","), "BG": ("BGN", ","), "ZA": ("ZAR", "."), "PE": ("PEN", "."),
+    "AE": ("AED", "."), "SA": ("SAR", "."), "AR": ("ARS", ","), "CL": ("CLP", ","),
+    "CO": ("COP", ","), "UA": ("UAH", ","), "IS": ("ISK", ","),
 }
 _ISO = frozenset({
     "USD", "EUR", "GBP", "JPY", "CNY", "CAD", "AUD", "NZD", "SGD", "HKD", "TWD", "KRW", "INR", "IDR",
     "MYR", "PHP", "THB", "VND", "CHF", "SEK", "NOK", "DKK", "ISK", "PLN", "CZK", "HUF", "RON", "BGN",
     "RUB", "UAH", "TRY", "ILS", "AED", "SAR", "ZAR", "BRL", "MXN", "ARS", "CLP", "COP", "PEN",
+    "QAR", "KWD", "BHD", "OMR", "JOD", "EGP", "MAD", "NGN", "KES", "PKR", "BDT", "LKR", "KZT",
+    "GEL", "RSD", "UYU", "BOB", "PYG", "CRC", "DOP",
 })
 # Currencies shown without minor units: a lone "x,xxx" / "x.xxx" is always digit grouping.
-_ZERO_DECIMAL = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "HUF", "IDR"})
+_ZERO_DECIMAL = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "HUF", "IDR", "PYG"})
 _DOLLARS = frozenset({"USD", "CAD", "AUD", "NZD", "SGD", "HKD", "TWD", "MXN"})
 _KRONER = frozenset({"SEK", "NOK", "DKK", "ISK"})
 _DOLLAR_PREFIX = {
@@ -71,34 +78,50 @@ _DOLLAR_PREFIX = {
     "HK": "HKD", "SG": "SGD", "S": "SGD", "MX": "MXN", "NT": "TWD", "R": "BRL",
 }
 _SYMBOLS = {
-    "€": "EUR", "£": "GBP", "円": "JPY", "₹": "INR", "₩": "KRW", "₱": "PHP", "₽": "RUB",
+    "€": "EUR", "£": "GBP", "円": "JPY", "₹": "INR", "₩": "KRW", "원": "KRW", "₱": "PHP", "₽": "RUB",
     "₺": "TRY", "₪": "ILS", "฿": "THB", "₫": "VND", "元": "CNY", "zł": "PLN", "Zł": "PLN",
-    "Kč": "CZK", "Ft": "HUF", "lei": "RON", "Rp": "IDR", "RM": "MYR", "Fr.": "CHF",
-    "euro": "EUR", "Euro": "EUR", "EURO": "EUR", "RMB": "CNY", "CN¥": "CNY", "JP¥": "JPY",
+    "Kč": "CZK", "Ft": "HUF", "lei": "RON", "Lei": "RON", "Rp": "IDR", "RM": "MYR", "Fr.": "CHF",
+    "SFr.": "CHF", "euro": "EUR", "Euro": "EUR", "EURO": "EUR", "RMB": "CNY", "CN¥": "CNY",
+    "JP¥": "JPY", "S/.": "PEN", "S/": "PEN", "TL": "TRY", "Rs.": "INR", "Rs": "INR", "Php": "PHP",
+    "R": "ZAR", "лв": "BGN", "лв.": "BGN", "руб.": "RUB", "руб": "RUB", "บาท": "THB",
+    "د.إ": "AED", "ر.س": "SAR", "ש״ח": "ILS",
 }
 _L = r"[^\W\d_]"  # any letter: words must not be glued to other letters ("kr" vs "Kredit")
 _TOKEN = re.compile(
     rf"(?P<dollar>(?<!{_L})(?:US|CAN|CA|C|AU|A|NZ|HK|SG|S|MX|NT|R) ?\$)"
     rf"|(?P<code>(?<!{_L})(?:{'|'.join(sorted(_ISO))})(?!{_L}))"
-    rf"|(?P<word>(?<!{_L})(?:CN¥|JP¥|zł|Zł|Kč|Ft|lei|Rp|RM|Fr\.|kr|Kr|euro|Euro|EURO|RMB)(?!{_L}))"
+    rf"|(?P<word>(?<!{_L})(?:CN¥|JP¥|zł|Zł|Kč|Ft|lei|Lei|Rp|RM|SFr\.|Fr\.|kr\.?|Kr\.?|euro|Euro|EURO|RMB"
+    rf"|S/\.?|TL|Rs\.?|Php|лв\.?|руб\.?|บาท|원|د\.إ|ر\.س|ש״ח)(?!{_L}))"
+    # South African rand: a lone "R" right before the digits ("R 1 234,56", "R1,234.56").
+    rf"|(?P<rand>(?<!{_L})R(?=\s?[0-9]))"
     r"|(?P<sym>[€£円₹₩₱₽₺₪฿₫元¥$])"
 )
+# Currency symbols (Unicode category Sc) and uppercase codes next to an amount that we cannot name:
+# reported as an unknown currency, never read as the site's currency.
+_CODE_NEAR = re.compile(r"(?<![A-Za-z])([A-Z]{3})(?![A-Za-z])")
 # Digits grouped by spaces/apostrophes ("1 234,56", "1'234.50"), or by . and , ("1.234,56").
 _NUMBER = re.compile(
     r"(?<![0-9.,])(?:[0-9]{1,3}(?:[ '][0-9]{3})+(?:[.,][0-9]+)?(?![0-9])"
     r"|[0-9][0-9.,]*[0-9]|[0-9]|[.,][0-9]+)(?!\s?%)"
 )
 _RANGE_WORD = re.compile(r"\s*(?:to|bis|à|a|-|–|—|~)\s*", re.IGNORECASE)
-_FREE = re.compile(r"\bfree\b|kostenlos|gratuit|gratis|無料", re.IGNORECASE)
+_FREE = re.compile(
+    r"\bfree\b|kostenlos|gratuit|gratis|grátis|darmow|bezpłatn|za darmo|無料|무료|免费|免費|包邮|包郵", re.IGNORECASE
+)
 _FREE_RETURNS = re.compile(
-    r"free returns?|kostenlose rückgabe|retours gratuits|返品無料", re.IGNORECASE
+    r"free returns?|kostenlose rückgabe|retours gratuits|返品無料|resi? gratuit[oi]|devoluci[oó]n(?:es)? gratis"
+    r"|gratis retour(?:neren)?|darmowy zwrot|devolução grátis|무료 반품|免费退货|免費退貨",
+    re.IGNORECASE,
 )
 _SHIP_UNKNOWN = re.compile(
     r"not specified|nicht angegeben|freight|pick ?up|abholung|see description|"
-    r"siehe beschreibung|non spécifié|no shipping|送料未定",
+    r"siehe beschreibung|non spécifié|no shipping|送料未定|non specificat|no especificad|niet opgegeven|"
+    r"nie określon|não especificad|미지정|未指定|ritiro|recogida|afhalen|odbiór osobisty|retirada",
     re.IGNORECASE,
 )
-_EST_ANYWHERE = re.compile(r"estimat|geschätzt|見積|calculated|berechnet", re.IGNORECASE)
+_EST_ANYWHERE = re.compile(
+    r"estimat|geschätzt|見積|calculated|berechnet|stimat|geschat|szacowan|예상|预估|預估|估计|估計", re.IGNORECASE
+)
 _EST_PREFIX = re.compile(r"\bca\.|\bapprox|\bcirca\b|\benviron\b|約", re.IGNORECASE)
 # Full-width forms (＋, ～, ０-９, ＄) to ASCII; odd spaces to " "; invisible marks removed.
 _TRANSLATE: dict[int, str | None] = {cp: chr(cp - 0xFEE0) for cp in range(0xFF01, 0xFF5F)}
@@ -153,7 +176,7 @@ def _hint_iso(hint: str | None) -> str | None:
     if h in ("元", "人民币", "CN¥", "RMB"):
         return "CNY"
     m = _TOKEN.search(h)
-    if m and m.group() not in ("$", "¥", "kr", "Kr"):  # ambiguous on their own
+    if m and m.group().rstrip(".") not in ("$", "¥", "kr", "Kr"):  # ambiguous on their own
         return _token_iso(m, None, None)
     return None
 
@@ -169,7 +192,7 @@ def _token_iso(m: re.Match[str], site_ccy: str | None, hint: str | None) -> str 
         return next((c for c in (hint, site_ccy) if c in _DOLLARS), "USD")
     if tok == "¥":  # JPY unless CNY is hinted or the site is Chinese (eBay has no CN site)
         return "CNY" if "CNY" in (hint, site_ccy) and hint != "JPY" else "JPY"
-    if tok in ("kr", "Kr"):  # SEK/NOK/DKK/ISK all write "kr": no safe default
+    if tok.rstrip(".") in ("kr", "Kr"):  # SEK/NOK/DKK/ISK all write "kr": the site or hint says which
         return next((c for c in (hint, site_ccy) if c in _KRONER), None)
     return _SYMBOLS[tok]
 
@@ -216,9 +239,23 @@ def _to_decimal(num: str, currency: str, site_sep: str | None, text: str) -> Dec
     return value
 
 
+def _unknown_currency(clean: str, first: re.Match[str]) -> str | None:
+    """A currency-looking mark next to the first amount that no rule above names, else None."""
+    window = clean[max(0, first.start() - 6) : first.end() + 6]
+    symbol = next((c for c in window if unicodedata.category(c) == "Sc"), None)
+    if symbol:
+        return symbol
+    for m in _CODE_NEAR.finditer(window):
+        if m.group(1) not in _ISO:
+            return m.group(1)
+    return extract_currency_symbol(window, None) or None
+
+
 def _parse(text: str, site: str | None, hint: str | None, allow_zero: bool) -> ParsedPrice:
     clean = _clean(text)
-    nums = list(_NUMBER.finditer(clean))
+    # Amounts are looked for with the currency marks blanked out: "S/.44.38" is 44.38, not ".44".
+    masked = _TOKEN.sub(lambda m: " " * len(m.group()), clean)
+    nums = list(_NUMBER.finditer(masked))
     if not nums:
         raise PriceParseError(f"no amount in price {text[:80]!r}")
     info = _site_info(site)
@@ -231,21 +268,20 @@ def _parse(text: str, site: str | None, hint: str | None, allow_zero: bool) -> P
         if currency is None:
             raise PriceParseError(f"ambiguous currency {raw!r} in price {text[:80]!r}")
     else:
-        # A symbol price-parser knows but we do not map ("₴", "лв") must not become the
-        # site's currency silently.
-        window = clean[max(0, first.start() - 5) : first.end() + 5]
-        unknown = extract_currency_symbol(window, None)
+        # A symbol or code we do not map ("₦", "XYZ 12.00") must not become the site's
+        # currency silently.
+        unknown = _unknown_currency(clean, first)
         if unknown:
-            raise PriceParseError(f"unsupported currency {unknown!r} in price {text[:80]!r}")
+            raise UnknownCurrencyError(unknown, text)
         currency, raw = hint_ccy or site_ccy, ""
         if currency is None:
             raise PriceParseError(f"no currency in price {text[:80]!r} and no site or hint")
-    before = _TOKEN.sub("", clean[: first.start()]).rstrip()
+    before = masked[: first.start()].rstrip()
     if before.endswith(("-", "–")):
         raise PriceParseError(f"negative amount in price {text[:80]!r}")
     amount = _to_decimal(first.group(), currency, site_sep, text)
     amount_max = None
-    if len(nums) > 1 and _RANGE_WORD.fullmatch(_TOKEN.sub("", clean[first.end() : nums[1].start()])):
+    if len(nums) > 1 and _RANGE_WORD.fullmatch(masked[first.end() : nums[1].start()].strip() or " "):
         amount_max = _to_decimal(nums[1].group(), currency, site_sep, text)
         if amount_max < amount:
             raise PriceParseError(f"range upper end below lower end in {text[:80]!r}")

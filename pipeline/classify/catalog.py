@@ -18,7 +18,8 @@ __all__ = ["FORM_FACTORS", "Catalog", "ListPrice", "Sku", "load_catalog"]
 BUILTIN_PATH = Path(__file__).with_name("catalog.toml")
 FORM_FACTORS = frozenset({"pcie", "sxm2", "sxm3", "sxm4", "sxm5", "sxm6", "nvl", "oam", "module", "superchip"})
 _SKU_KEYS = frozenset(
-    {"id", "model", "vendor", "memory_gb", "form_factor", "aliases", "part_numbers", "tdp_w", "list_prices"}
+    {"id", "model", "vendor", "memory_gb", "form_factor", "aliases", "part_numbers", "tdp_w", "list_prices",
+     "source", "classification_note"}
 )
 _REQUIRED_NEW = ("model", "memory_gb", "form_factor")
 
@@ -57,6 +58,10 @@ class Sku:
     """Board power options in W."""
     list_prices: tuple[ListPrice, ...] = ()
     """Dated list prices, oldest first."""
+    source: str = ""
+    """Where memory, form factor, TDP and part numbers come from (datasheet, OEM parts list)."""
+    classification_note: str = ""
+    """Why a title that leaves something out still settles on this SKU (e.g. the only PCIe board)."""
 
 
 @attrs.frozen(eq=False)
@@ -184,6 +189,8 @@ def _new_sku(entry: Any, where: str) -> Sku:
         part_numbers=_part_numbers(entry.get("part_numbers", []), f"{where}.part_numbers"),
         tdp_w=_tdp(entry.get("tdp_w"), f"{where}.tdp_w"),
         list_prices=_merge_prices((), _prices(entry.get("list_prices", []), f"{where}.list_prices")),
+        source=_optional_text(entry.get("source"), f"{where}.source"),
+        classification_note=_optional_text(entry.get("classification_note"), f"{where}.classification_note"),
     )
 
 
@@ -208,6 +215,9 @@ def _override(old: Sku, entry: Mapping[str, Any], where: str) -> Sku:
     if "list_prices" in entry:
         added_prices = _prices(entry["list_prices"], f"{where}.list_prices")
         changes["list_prices"] = _merge_prices(old.list_prices, added_prices)
+    for key in ("source", "classification_note"):
+        if key in entry:
+            changes[key] = _optional_text(entry[key], f"{where}.{key}")
     return attrs.evolve(old, **changes)
 
 
@@ -228,6 +238,10 @@ def _text(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{where}: must be a non-empty string, got {value!r}")
     return value.strip()
+
+
+def _optional_text(value: Any, where: str) -> str:
+    return "" if value is None else _text(value, where)
 
 
 def _positive_int(value: Any, where: str) -> int:

@@ -80,7 +80,8 @@ def classify(title: str, *, catalog: Catalog | None = None, condition: str | Non
     index = index_for(catalog)
     cat = catalog_mentions(text, index)
     others = other_mentions(text, cat)
-    mems = [m for m in memory_mentions(text) if not m.host] or memory_mentions(text)
+    # GPU memory only: a computer's RAM or disk size is never the card's memory.
+    mems = [m for m in memory_mentions(text) if not m.host]
     bad = not_working_reason(text, condition)
     notes: list[str] = []
     if bad:
@@ -237,6 +238,9 @@ def _catalog_gpu(
     if form not in (None, "ambiguous") and memory is not None:
         matching = [s for s in candidates if s.memory_gb == memory and s.form_factor == form]
         sku = matching[0].id if len(matching) == 1 else None
+    chosen = catalog.get(sku) if sku else None
+    if chosen is not None and chosen.classification_note and not (ff_note and "stated" in ff_note):
+        facts.append(chosen.classification_note)  # why the catalog settles what the title leaves out
     if sku is None:
         missing = [w for w, v in (("memory", memory), ("form factor", form)) if v in (None, "ambiguous")]
         head = f"{model}: {' and '.join(missing) or 'SKU'} undecided → no SKU"

@@ -5,27 +5,33 @@ from __future__ import annotations
 import re
 
 from gpuprices.pipeline.classify.mentions import Mention
+from gpuprices.pipeline.conditions import normalize_condition
 
 __all__ = ["gpu_count", "not_working_reason"]
 
 _MAX_COUNT = 512  # more than any real lot; larger numbers are part numbers or prices
+# A number followed by a unit or a part name is a size, a fan count or a lane width, never a count.
+_NOT_A_COUNT = r"(?!\s?(?:gb|g|tb|mb|gig|w|watts?|fans?|pin|bit|hz|mhz|ghz|gen|nm|mm|slots?)\b)(?![0-9.,])"
 
 # Lot wording, most explicit first. Each pattern has one group: the count.
 _LOT_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"\blot\s?(?:of\s?)?\(?(\d{1,3})\)?(?![0-9])"),
+    re.compile(r"\blot\s?(?:of\s?|x\s?)?\(?(\d{1,3})\)?" + _NOT_A_COUNT),
     re.compile(r"^\((\d{1,2})\)\s"),  # "(2) NVIDIA A100 …"
-    re.compile(r"\b(?:qty|quantity)\s?[:\-=]?\s?(\d{1,3})(?![0-9])"),
-    re.compile(r"\b(?:set|bundle|batch)\s+of\s+(\d{1,3})(?![0-9])"),
+    re.compile(r"\b(?:qty|quantity)\s?[:\-=]?\s?(\d{1,3})" + _NOT_A_COUNT),
+    re.compile(r"\b(?:set|bundle|batch|pack|box)\s+of\s+(\d{1,3})" + _NOT_A_COUNT),
     re.compile(r"(?<![a-z0-9.\-])(\d{1,3})\s?-?\s?(?:pcs|pc|pieces|piece|units|unit|pack|pk)(?![a-z0-9])"),
     re.compile(r"(?<![a-z0-9.\-])(\d{1,2})\s?-?\s?(?:gpus?|cards|graphics\s+cards)(?![a-z0-9])"),
 )
-_PAIR = re.compile(r"\b(?:pair|couple)\s+of\b")
+# "Pair of …", "a pair", "Pair NVIDIA P40" (not "repair", not "pair of bridges" — accessories are excluded first).
+_PAIR = re.compile(r"\b(?:(?:pair|couple)\s+of|pair)\b")
 _WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8, "ten": 10, "twelve": 12, "sixteen": 16}
 _WORD_BEFORE = re.compile(
     r"\b(" + "|".join(_WORDS) + r")\s(?:\(\d+\)\s)?(?:x\s)?(?:(?:nvidia|amd|tesla|geforce|instinct)\s)*$"
 )
 # "4x A100", "8 x NVIDIA H100": a multiplier right before a model name (optionally brand words).
 _TIMES_BEFORE = re.compile(r"(?<![a-z0-9.\-])(\d{1,3})\s?[x×]\s?(?:(?:nvidia|amd|tesla|geforce|instinct)\s)*$")
+# "NVIDIA T4 16GB 10x", "… (4x)": a multiplier standing alone after the product.
+_TIMES_ALONE = re.compile(r"(?<![a-z0-9.\-])\(?(\d{1,3})\s?[x×]\)?\s*$")
 # "A100 x 8", "GPU x10": a multiplier right after the product, not a PCIe lane width or a
 # product line ("iChill X4").
 _TIMES_AFTER = re.compile(r"(?<![a-z0-9])[x×]\s?(\d{1,3})(?![a-z0-9.])")
@@ -44,7 +50,8 @@ def gpu_count(text: str, mentions: list[Mention]) -> tuple[int, str]:
     for mention in mentions:
         before = text[max(0, mention.start - 30) : mention.start]
         m = _TIMES_BEFORE.search(before)
-        if m and 1 <= int(m.group(1)) <= _MAX_COUNT:
+        lanes = m is not None and int(m.group(1)) in _LANES and _LANE_CONTEXT.search(before[: m.start()])
+        if m and 1 <= int(m.group(1)) <= _MAX_COUNT and not lanes:
             return int(m.group(1)), f"'{m.group(0).strip()} {mention.name}' → {int(m.group(1))} GPUs"
         w = _WORD_BEFORE.search(before)
         if w:
@@ -60,8 +67,11 @@ def gpu_count(text: str, mentions: list[Mention]) -> tuple[int, str]:
         if not (standalone or _PRODUCT_END.search(before) or any(0 <= m.start() - x.end <= 3 for x in mentions)):
             continue  # "iChill X4" is a product line
         return n, f"'{m.group(0).strip()}' → {n} GPUs"
+    m = _TIMES_ALONE.search(text)
+    if m and 2 <= int(m.group(1)) <= _MAX_COUNT and int(m.group(1)) not in (16, 32):
+        return int(m.group(1)), f"'{m.group(0).strip()}' → {int(m.group(1))} GPUs"
     if _PAIR.search(text):
-        return 2, "'pair of' → 2 GPUs"
+        return 2, "'pair' → 2 GPUs"
     return 1, ""
 
 
@@ -89,6 +99,6 @@ def not_working_reason(text: str, condition: str | None) -> str | None:
         if m.group(0) == "dead" and re.match(r"\s*(?:pixel|stock|space)", text[m.end() :]):
             continue
         return m.group(0)
-    if condition and _CONDITION.search(condition.lower()):
+    if condition and (_CONDITION.search(condition.lower()) or normalize_condition(condition) == "for_parts"):
         return f"condition '{condition.strip()}'"
     return None

@@ -18,11 +18,14 @@ _OAM = re.compile(r"(?<![a-z0-9])oam(?![a-z0-9])")
 # Negators right before a form factor: "Not SXM version", "no SXM", "non-SXM", "not a PCIe card".
 _NEGATED = re.compile(r"(?:\b(?:not|no|non|without|isn'?t)\s?-?\s?(?:an?\s|the\s)?)$")
 _ADAPTER_AFTER = re.compile(r"[\s\-]?(?:\d\.0\s)?(?:adapter|riser|extender|converter|carrier|slot)")
-# Baseboards and DGX/HGX platforms carry SXM modules.
+# Baseboards, DGX/HGX platforms and mezzanine modules are SXM (an SXM GPU is a module, a PCIe GPU a card).
 _BASEBOARD = re.compile(r"\b(?:hgx|dgx|baseboard|base board|delta board|redstone)\b")
-# Wording that describes a card in a slot (weak: used only when nothing is stated).
+_MODULE = re.compile(r"\b(?:mezzanine|modules?)\b")
+# Wording that describes a card in a slot (weak: used only when nothing is stated): an accelerator card,
+# its bracket, its height, its slot width, its cooler. Not "graphics card": sellers call SXM modules that.
 _CARD_CUES = re.compile(
-    r"\b(?:dual[\s-]?slot|single[\s-]?slot|fhfl|fhhl|hhhl|full[\s-]?height|low[\s-]?profile|passive|blower|x16)\b"
+    r"\b(?:dual[\s-]?slot|single[\s-]?slot|fhfl|fhhl|hhhl|full[\s-]?height|half[\s-]?height|low[\s-]?profile"
+    r"|passive|blower|x16|brackets?|(?:accelerator|compute|add-in|expansion)\s+cards?)\b"
 )
 
 
@@ -36,6 +39,8 @@ class FormFactorEvidence:
     """Form factors written after "not"/"no"/"non"."""
     baseboard: bool
     """HGX/DGX/baseboard wording (SXM modules)."""
+    module: bool
+    """"module"/"mezzanine": an SXM module unless card wording says otherwise."""
     card_cue: bool
     """Slot-card wording (dual slot, FHFL, passive…)."""
     watts: tuple[int, ...]
@@ -56,6 +61,7 @@ def evidence(text: str) -> FormFactorEvidence:
         stated=frozenset(stated),
         negated=frozenset(negated),
         baseboard=_BASEBOARD.search(text) is not None,
+        module=_MODULE.search(text) is not None,
         card_cue=_CARD_CUES.search(text) is not None,
         watts=tuple(watt_mentions(text)),
     )
@@ -120,10 +126,10 @@ def resolve(
             narrowed = tuple({s.id: s for g in groups for s in g}.values())
             ff = _single(narrowed)
             return narrowed, ff, note or (f"'{sorted(stated)[0]}' stated" if ff else "")
-    if ev.baseboard:
+    if ev.baseboard or (ev.module and not ev.card_cue):
         narrowed = tuple(s for s in candidates if _is_sxm(s.form_factor))
         if narrowed:
-            return narrowed, _single(narrowed), "HGX/DGX board → SXM"
+            return narrowed, _single(narrowed), "HGX/DGX board → SXM" if ev.baseboard else "'module' → SXM"
     if ev.watts:
         narrowed = tuple(s for s in candidates if any(w in s.tdp_w for w in ev.watts))
         ff = _single(narrowed)

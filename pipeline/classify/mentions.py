@@ -80,7 +80,7 @@ def index_for(catalog: Catalog) -> CatalogIndex:
     # Longest first: the regex alternation takes the first alternative that matches.
     alts = sorted(patterns.items(), key=lambda kv: (-len(kv[0]), kv[0]))
     alias_re = re.compile(
-        r"(?<![a-z0-9])(?P<alias>" + "|".join(p for _, p in alts) + r")(?P<suffix>d|ti)?(?![a-z0-9])"
+        r"(?<![a-z0-9])(?P<alias>" + "|".join(p for _, p in alts) + r")(?P<suffix>d|ti|m)?(?![a-z0-9])"
     )
     parts: dict[str, set[str]] = {}
     for sku in catalog:
@@ -109,7 +109,8 @@ _GPU_WORDS = re.compile(
     r"gddr\d[a-z]?|hbm\d?[a-z]?|\d{1,3}(?:gb|g)|deep|ai|passive|turing|ampere|ada|hopper)$"
 )
 _CODE_TAIL = re.compile(r"-(?!\d{1,3}\s?g(?:b)?\b|pci|sxm|nvl)[a-z0-9]")
-_VARIANT_AFTER = re.compile(r"\s(d|ti|super|laptop|mobile|max-?q)(?![a-z0-9/\-])")
+# Suffixes that make another product of the same number (NVIDIA's and AMD's own variant names).
+_VARIANT_AFTER = re.compile(r"\s?-?\s?(ti\s?super|ti|super|d|laptop|mobile|max-?q)(?![a-z0-9/\-])")
 
 
 def catalog_mentions(text: str, index: CatalogIndex) -> list[Mention]:
@@ -154,7 +155,8 @@ def _short_is_model(text: str, start: int, end: int) -> bool:
 def _variant_name(raw: str | None) -> str | None:
     if raw is None:
         return None
-    return {"d": "D", "ti": "Ti", "super": "Super"}.get(raw, "Laptop")
+    key = re.sub(r"\s", "", raw)
+    return {"d": "D", "ti": "Ti", "super": "Super", "tisuper": "Ti Super"}.get(key, "Laptop")
 
 
 def part_number_skus(text: str, index: CatalogIndex) -> tuple[str, frozenset[str]] | None:
@@ -177,14 +179,15 @@ _OTHER_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("quadro", re.compile(r"(?<![a-z0-9])quadro\s?(?P<fam>rtx\s?)?(?P<num>[kmpt]?\d{3,4}|gv100|gp100)(?![0-9])")),
     ("geforce", re.compile(
         r"(?<![a-z0-9])(?:geforce\s?)?(?P<fam>gtx|rtx|gts|gt)\s?-?(?:(?:geforce|\d{1,2}\s?gb?)\s)?"
-        r"(?P<num>\d{3,4})(?:\s?(?P<suf>ti|super|m|ada)(?![a-z0-9]))?(?![0-9])")),
+        r"(?P<num>\d{3,4})(?:\s?(?P<suf>ti\s?super|ti|super|m|ada|d|laptop|mobile|max-?q)(?![a-z0-9]))?(?![0-9])")),
     ("legacy", re.compile(
         r"(?<![a-z0-9])(?:geforce\s?\d?\s?|quadro\s)?(?P<fam>mx|fx|nvs)\s?(?P<num>\d{2,4})(?P<suf>m)?(?![0-9])")),
     ("rtxa", re.compile(r"(?<![a-z0-9])(?:rtx\s?)?a(?P<num>[1-6][05]00)(?![a-z0-9])")),
     ("tesla", re.compile(r"(?<![a-z0-9])tesla\s?(?P<num>[kmp]\d{1,2})(?![0-9])")),
     ("titan", re.compile(r"(?<![a-z0-9])titan\s?(?P<num>rtx|xp|x|v|z|black)(?![a-z0-9])")),
     ("radeon", re.compile(
-        r"(?<![a-z0-9])(?:radeon\s?(?:pro\s?)?(?:rx\s?)?|rx\s?)(?P<num>[a-z]?\d{3,4})\s?(?P<suf>xtx|xt)?(?![a-z0-9])")),
+        r"(?<![a-z0-9])(?:radeon\s?(?:pro\s?)?(?:rx\s?)?|rx\s?)(?P<num>[a-z]?\d{3,4})\s?(?P<suf>xtx|xt|gre|gme|m)?"
+        r"(?![a-z0-9])")),
     ("instinct", re.compile(r"(?<![a-z0-9])(?:instinct\s)?mi\s?(?P<num>\d{2,3})(?P<suf>[a-z])?(?![a-z0-9])")),
     ("arc", re.compile(r"(?<![a-z0-9])arc\s?(?P<num>[ab]\d{3})(?![a-z0-9])")),
     # Last resort: a model-like word right after a brand ("Tesla V100S", "NVIDIA 150M").
@@ -192,7 +195,8 @@ _OTHER_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"(?<![a-z0-9])(?P<fam>nvidia|tesla|quadro|amd|radeon)\s"
         r"(?P<num>[a-z]{1,3}\d{1,4}[a-z]{0,2}|\d{2,4}(?!gb|g\b|mb)[a-z]{1,2})(?![a-z0-9\-])")),
     ("bare", re.compile(
-        r"(?<![a-z0-9\-/.])(?P<num>[1-5]0[5-9]0|16[56]0|9[5-8]0|7[5-8]0)(?:\s?(?P<suf>ti|super))?(?![a-z0-9\-])")),
+        r"(?<![a-z0-9\-/.])(?P<num>[1-5]0[5-9]0|16[56]0|9[5-8]0|7[5-8]0)(?:\s?(?P<suf>ti\s?super|ti|super))?"
+        r"(?![a-z0-9\-])")),
 )
 _GPU_CONTEXT = re.compile(
     r"\b(?:nvidia|amd|instinct|geforce|quadro|radeon|gpu|graphics?|video\s?card|zotac|evga|msi|asus|gigabyte|pny|palit|"
@@ -226,7 +230,11 @@ def _other_name(kind: str, m: re.Match[str]) -> str | None:
     num = (groups.get("num") or "").upper()
     suf = (groups.get("suf") or "").lower()
     fam = (groups.get("fam") or "").strip().upper()
-    suffix = {"ti": " Ti", "super": " Super", "m": "M", "ada": " Ada", "xt": " XT", "xtx": " XTX"}.get(suf, "")
+    suffix = {
+        "ti": " Ti", "super": " Super", "tisuper": " Ti Super", "m": "M", "ada": " Ada", "xt": " XT", "xtx": " XTX",
+        "gre": " GRE", "gme": " GME", "d": " D", "laptop": " Laptop", "mobile": " Laptop", "max-q": " Laptop",
+        "maxq": " Laptop",
+    }.get(re.sub(r"\s", "", suf), "")
     if kind == "geforce":
         if suf == "ada":
             return f"RTX {num} Ada"

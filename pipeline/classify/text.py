@@ -16,12 +16,30 @@ _WITH = re.compile(r"\bw\s?/(?=\s|[a-z])")
 _SPACES = re.compile(r"\s+")
 
 
+# Spellings sellers use for the same word: "PCle" (a lower-case L for the I), "SMX2" for SXM2.
+_TYPOS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?<![a-z0-9])pcle(?=[\s\-_0-9x]|$)"), "pcie"),
+    (re.compile(r"(?<![a-z0-9])smx(?=[2-6]?(?![a-z0-9]))"), "sxm"),
+)
+# A size glued to the next word ("16GBWithout", "24GBGDDR6"): split so both words are read.
+_GLUED_UNIT = re.compile(
+    r"(?<![a-z0-9.])(\d{1,4}(?:\.\d{1,2})?\s?(?:gb|tb|mb))"
+    r"(?=with|without|gddr|hbm|pci|sxm|gpu|graph|video|card|vram|ram\b|ddr|ecc|passive|tesla|nvidia|new|used)"
+)
+# "Tesla P 100", "NVIDIA V-100": a brand, then a model letter and its number written apart.
+_SPLIT_MODEL = re.compile(r"\b(nvidia|tesla|quadro|instinct|amd)\s+([pvkmtahl]|mi)[\s\-](\d{1,4}[a-z]?)(?![a-z0-9])")
+
+
 def normalize(title: str) -> str:
-    """Lowercase, NFKC, marks dropped, "w/o" → "without", "w/" → "with", spaces collapsed."""
+    """Lowercase, NFKC, marks dropped, "w/o" → "without", "w/" → "with", typos fixed, spaces collapsed."""
     text = title.translate(_DROP)
     text = unicodedata.normalize("NFKC", text).lower()
     text = _WITHOUT.sub(" without ", text)
     text = _WITH.sub(" with ", text)
+    for pattern, fixed in _TYPOS:
+        text = pattern.sub(fixed, text)
+    text = _GLUED_UNIT.sub(r"\1 ", text)
+    text = _SPLIT_MODEL.sub(r"\1 \2\3", text)
     return _SPACES.sub(" ", text).strip()
 
 
@@ -39,19 +57,37 @@ class MemoryMention:
 
 _MEMORY = re.compile(
     r"(?<![a-z0-9.])(\d{1,4}(?:\.\d{1,2})?)\s?(gb|gig|g|mb)(?![a-z0-9])(?!\s?/\s?s)(?!\s?ps\b)"
-    r"(?P<tail>\s*(?:of\s+)?(?:ddr[45]\b|ram\b|ssd\b|nvme\b|hdd\b|emmc\b|storage\b|system memory\b|ecc\s+ram\b))?"
+    # A computer's memory or disk: "64GB RAM", "32GB (2x16GB) DDR4", "16GB DDR4-2666", "512GB SSD".
+    r"(?P<tail>\s*(?:\([^)]{1,20}\)\s*)?(?:of\s+)?(?:(?:lp)?ddr[345]\b|ram\b|ssd\b|nvme\b|hdd\b|emmc\b|storage\b"
+    r"|system memory\b|(?:ecc\s+)?(?:ram|reg|rdimm|lrdimm|udimm|dimm|sodimm|so-dimm)\b|disk\b|drive\b|m\.2\b))?"
 )
+# The same, written before the size: "RAM 64GB", "SSD: 512GB", "Memory (RAM) 32GB".
+_HOST_BEFORE = re.compile(r"(?:\bram|\bssd|\bhdd|\bnvme|\bstorage|system memory|\(ram\))\s*[:\-]?\s*$")
+# A size at the end of a numeric code ("11335-02-20G", "699-2G500-20G"): a part number, not memory.
+# "A100-80GB" and "V100-SXM2-16GB" (a model, then the size) stay memory.
+_IN_CODE_BEFORE = re.compile(r"(?<![a-z])\d+-(?:\d+[a-z]?\d*-)+$")
 
 
 def memory_mentions(text: str) -> list[MemoryMention]:
-    """Every plausible memory size in a normalized title ("80gb", "24g", "80 gb", "64mb")."""
+    """Every plausible memory size in a normalized title ("80gb", "24g", "80 gb", "64mb").
+
+    Sizes inside part numbers are left out; a computer's RAM or disk is flagged ``host``.
+    """
     out = []
     for m in _MEMORY.finditer(text):
+        before = text[max(0, m.start() - 24) : m.start()]
+        if _IN_CODE_BEFORE.search(before) and not re.search(r"(?:gddr\d|hbm\d?e?|vram)\b", text[m.end() : m.end() + 8]):
+            continue
         value = float(m.group(1))
         if m.group(2) == "mb":
             value /= 1024
         if 0 < value <= 2048:
-            out.append(MemoryMention(gb=value, start=m.start(), host=m.group("tail") is not None))
+            tail = m.group("tail")
+            # Plain DDR3/DDR4 was fitted to small cards (GT 730 4GB DDR3, GT 1030 2GB DDR4); more than
+            # 4GB of it is a computer's RAM.
+            ddr_only = tail is not None and re.fullmatch(r"\s*(?:lp)?ddr[34]", tail) is not None
+            host = (tail is not None and not (ddr_only and value <= 4)) or _HOST_BEFORE.search(before) is not None
+            out.append(MemoryMention(gb=value, start=m.start(), host=host))
     return out
 
 

@@ -69,48 +69,57 @@ def clean_title(raw: str) -> str:
 # Checked before "or Best Offer": "Best offer accepted" also contains the words "best offer".
 BEST_OFFER_ACCEPTED_RE = re.compile(
     r"Best offer accepted|Preisvorschlag angenommen|ベストオファー対応|Offre directe acceptée"
-    r"|Offerta accettata|(?:Mejor )?oferta aceptada",
+    r"|Offerta accettata|(?:Mejor )?oferta aceptada|Bod geaccepteerd|(?:Oferta|Propozycja ceny) zaakceptowana"
+    r"|(?:Melhor )?oferta aceita|(?:베스트 오퍼|제안|가격 제안) 수락|已接受(?:最佳)?(?:出价|出價|议价|議價|报价|報價)",
     re.IGNORECASE,
 )
 BEST_OFFER_RE = re.compile(
-    r"\b(?:or|oder|ou|o)\s+(?:Best Offer|Preisvorschlag|Offre directe|Proposta d['’]acquisto|Mejor oferta)\b"
-    r"|またはベストオファー|^Best Offer$",
+    r"\b(?:or|oder|ou|o|of|lub)\s+(?:Best Offer|Preisvorschlag|Offre directe|Proposta d['’]acquisto|Mejor oferta"
+    r"|Beste bod|Doe een bod|Bod|Propozycja ceny|Najlepsza oferta|Melhor oferta)\b"
+    r"|またはベストオファー|또는 (?:베스트 오퍼|가격 제안)|或(?:最佳出价|最佳出價|议价|議價)|^Best Offer$",
     re.IGNORECASE,
 )
 BUY_IT_NOW_RE = re.compile(
-    r"^(?:Buy It Now|Sofort-Kaufen|今すぐ買う|Achat immédiat|Compralo Subito|Cómpralo ya"
-    r"|Nu kopen|Kup teraz)$",
+    r"^(?:Buy It Now|Sofort-Kaufen|今すぐ買う|Achat immédiat|Compralo Subito|Cómpralo ya|Comprar ahora"
+    r"|Nu kopen|Kup teraz|Compre já|Comprar agora|즉시 구매|立即购买|立即購買|一口价|一口價)$",
     re.IGNORECASE,
 )
-# "15 bids", "1 bid", "3 Gebote", "28件の入札", "5 enchères", "2 offerte", "4 pujas".
+# "15 bids", "1 bid", "3 Gebote", "28件の入札", "5 enchères", "2 offerte", "4 pujas", "3 lances", "5회 입찰",
+# "5次出价".
 BIDS_RE = re.compile(
     r"^(\d[\d.,\u00a0 ]*?)\s*"
-    r"(?:bids?|Gebote?|件の入札|enchères?|offert[ae]|pujas?|biedingen|bod|ofert[ay]?)\b",
+    r"(?:bids?|Gebote?|件の入札|enchères?|offert[ae]|pujas?|biedingen|bod|ofert[ay]?|lances?"
+    r"|[회건]의?\s?입찰|입찰|次出[价價]|[个個]出[价價]|出[价價])(?!\w)",
     re.IGNORECASE,
 )
 TIME_LEFT_RE = re.compile(
-    r"Time left|Restzeit|残り時間|Temps restant|Tempo rimanente|Tiempo restante", re.IGNORECASE
+    r"Time left|Restzeit|残り時間|Temps restant|Tempo rimanente|Tiempo restante|Resterende tijd|Pozostało"
+    r"|Tempo restante|남은 시간|剩余时间|剩餘時間",
+    re.IGNORECASE,
 )
 
 # --- shipping and location -------------------------------------------------------------------------
 SHIPPING_RE = re.compile(
-    r"\b(?:delivery|shipping|postage|Lieferung|Versand|livraison|spedizione|env[ií]o|verzending"
-    r"|wysyłka|Porto)\b|送料|配送",
+    r"\b(?:delivery|shipping|postage|Lieferung|Versand|livraison|spedizione|env[ií]o|verzending|verzendkosten"
+    r"|wysyłka|dostawa|przesyłka|frete|entrega|Porto)\b|送料|配送|배송|运费|運費|邮费|郵費",
     re.IGNORECASE,
 )
 # Location rows: the prefix is dropped, the place kept ("aus Großbritannien" → "Großbritannien").
 LOCATION_RE = re.compile(
     r"^(?:Located in|From|aus|発送元|Provenance\s*:|Lieu où se trouve l['’]objet\s*:|Da|Desde|Envío desde"
-    r"|Uit|Lokalizacja\s*:)\s+(?P<place>\S.*)$",
+    r"|Uit|Lokalizacja\s*:|Enviado de|발송지\s*:?|来自|來自)\s*(?P<place>\S.*)$",
     re.IGNORECASE,
 )
 
 # --- sold / ended captions -------------------------------------------------------------------------
 SOLD_RE = re.compile(
-    r"^(?:Sold|Verkauft|販売済み|Vendu|Venduto|Vendido|Verkocht|Sprzedane)(?:\s|$)", re.IGNORECASE
+    r"^(?:Sold|Verkauft|販売済み|Vendu|Venduto|Vendido|Verkocht|Sprzedane|Sprzedano|판매 완료|판매완료|판매됨"
+    r"|已售出|已售)(?:\s|$)",
+    re.IGNORECASE,
 )
 ENDED_RE = re.compile(
-    r"^(?:Ended|Beendet|終了|Terminé|Terminata|Concluso|Finalizado|Beëindigd|Zakończona)(?:\s|$)",
+    r"^(?:Ended|Beendet|終了|Terminé|Terminata|Concluso|Finalizado|Terminado|Encerrado|Beëindigd|Afgelopen"
+    r"|Zakończona|Zakończono|종료됨|종료|已结束|已結束)(?:\s|$)",
     re.IGNORECASE,
 )
 
@@ -182,14 +191,22 @@ pour pièces détachées ou non fonctionnel|pour pièces détachées
 nuovo|nuovo (altro)|nuovo con cartellino|nuovo senza cartellino|usato|ricondizionato
 ricondizionato certificato|solo ricambi/non funzionante|solo ricambi|come nuovo
 nuevo|nuevo (otro)|nuevo con etiquetas|usado|reacondicionado|para piezas o no funciona
-como nuevo|nieuw|gebruikt|nowy|używany
+como nuevo|nuevo sin caja|nuevo con caja|caja abierta|de segunda mano|reacondicionado por el vendedor
+reacondicionado por el fabricante|solo piezas|nuovo con scatola|scatola aperta|ricondizionato dal venditore
+nieuw|nieuw (anders)|gebruikt|gereviseerd|gereviseerd door verkoper|gereviseerd door fabrikant|open doos
+voor onderdelen of werkt niet|nowy|nowy (inny)|używany|odnowiony|odnowiony przez sprzedawcę
+odnowiony przez producenta|otwarte opakowanie|na części lub uszkodzony|novo|novo (outro)|usado|seminovo
+recondicionado|recondicionado pelo vendedor|recondicionado pelo fabricante|caixa aberta|para peças ou não funciona
+새 상품|새상품|신품|중고|중고품|개봉 상품|리퍼비시|부품용 또는 작동하지 않음
+全新|全新（其他）|全新(其他)|二手|开箱品|開箱品|翻新|用于零件或无法使用|零件用或無法使用
 """
 KNOWN_CONDITIONS = frozenset(
     part.strip() for line in _CONDITIONS.strip().splitlines() for part in line.split("|") if part.strip()
 )
 # Grades of refurbished items in any language: "Very Good - Refurbished", "Sehr gut - Generalüberholt".
 REFURBISHED_RE = re.compile(
-    r"^[\w .'’-]{0,30}?\b(?:Refurbished|Generalüberholt|Reconditionné|Ricondizionato|Reacondicionado)$",
+    r"^[\w .'’-]{0,30}?\b(?:Refurbished|Generalüberholt|Reconditionné|Ricondizionato|Reacondicionado|Gereviseerd"
+    r"|Odnowiony|Recondicionado)$",
     re.IGNORECASE,
 )
 # Seller type that ebay.de shows next to the condition ("Neu | Gewerblich"); kept in extra.
@@ -245,6 +262,9 @@ NO_RESULTS_RE = re.compile(
     r"No exact matches found|Keine genauen Treffer gefunden|Keine Artikel gefunden"
     r"|Aucun résultat exact|Nessun risultato esatto|No se encontraron coincidencias exactas"
     r"|一致する商品はありません|完全に一致するものは見つかりませんでした|の結果0件"
-    r"|\b0 (?:results|Ergebnisse|résultats|risultati|resultados)\b",
+    r"|Geen exacte overeenkomsten gevonden|Nie znaleziono dokładnych dopasowań|Nenhuma correspondência exata"
+    r"|정확히 일치하는 항목이 없습니다|未找到完全匹配|找不到完全相符|沒有完全符合"
+    r"|\b0 (?:results|Ergebnisse|résultats|risultati|resultados|resultaten|wyników)\b"
+    r"|0개의 결과|0\s?[个個条條]结果|0\s?[个個条條]結果",
     re.IGNORECASE,
 )

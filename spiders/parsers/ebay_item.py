@@ -28,7 +28,7 @@ from parsel import Selector
 from gpuprices.core.items import ListingType, PageStatus, RawListing
 from gpuprices.core.money import parse_price
 from gpuprices.exceptions import PriceParseError
-from gpuprices.spiders.blocks import HEAD_BYTES, detect_block
+from gpuprices.spiders.blocks import HEAD_BYTES, detect_block, detect_error_page
 from gpuprices.spiders.parsers import ebay_card_text as tx
 from gpuprices.spiders.parsers.product_page import (
     availability_state,
@@ -160,10 +160,13 @@ def parse_item_selector(sel: Selector, *, url: str, site: str, observed_at: date
     primaries = _PRICE_PRIMARY(price_block)
     price_text = _price_text(primaries[0]) if primaries else None
     if not title or not price_text:
-        blocked = detect_block(etree.tostring(root, encoding="unicode")[:HEAD_BYTES], http_status,
-                               title=_TITLE_TAG(root))
+        head = etree.tostring(root, encoding="unicode")[:HEAD_BYTES]
+        blocked = detect_block(head, http_status, title=_TITLE_TAG(root))
         if blocked is not None:
             return ItemPage(status=PageStatus.BLOCKED, reason=blocked)
+        error = detect_error_page(head, http_status, title=_TITLE_TAG(root))
+        if error is not None:  # a removed listing or an eBay outage: failed, not a changed layout
+            return ItemPage(status=PageStatus.FAILED, reason=error)
         missing = " and ".join(w for w, ok in (("title (h1.x-item-title__mainTitle)", title),
                                                ("price (.x-price-primary)", price_text)) if not ok)
         return ItemPage(status=PageStatus.LAYOUT_CHANGE, reason=f"item page without {missing}")

@@ -12,6 +12,7 @@ Status of a page:
 
 * ``BLOCKED``: a bot check or edge error (:func:`spiders.blocks.detect_block`), never "0 listings".
 * ``EMPTY``: no result cards, and the page says so ("0 results", "No exact matches found", …).
+* ``FAILED``: eBay's own error page ("Error Page | eBay", a 4xx/5xx body): an error, not a layout change.
 * ``LAYOUT_CHANGE``: a result list whose cards parse to nothing, no result list and no
   empty-results message, or listings none of which has a price (the price markup moved).
 * ``OK``: otherwise.
@@ -28,7 +29,7 @@ from lxml import etree
 from parsel import Selector
 
 from gpuprices.core.items import PageStatus, RawListing
-from gpuprices.spiders.blocks import HEAD_BYTES, detect_block
+from gpuprices.spiders.blocks import HEAD_BYTES, detect_block, detect_error_page
 from gpuprices.spiders.parsers import ebay_card_text as tx
 from gpuprices.spiders.parsers.ebay_search_cards import PageContext, build_listing, read_s_card, read_s_item
 
@@ -203,12 +204,17 @@ def _page_without_results(root: Any, http_status: int | None) -> SearchPage:
     # Only reached for pages without results, so serializing the head here costs nothing in the
     # normal case; markers like "/splashui/captcha" are in attributes, not in the text.
     head = etree.tostring(root, encoding="unicode")[:HEAD_BYTES]
-    reason = detect_block(head, http_status, title=_TITLE(root))
+    title = _TITLE(root)
+    reason = detect_block(head, http_status, title=title)
     if reason is not None:
         return SearchPage(status=PageStatus.BLOCKED, reason=reason)
     message = _empty_message(root)
     if message is not None:
         return SearchPage(status=PageStatus.EMPTY, reason=message)
+    # eBay's own error page is an error of the fetch (counted as failed), not a changed layout.
+    error = detect_error_page(head, http_status, title=title)
+    if error is not None:
+        return SearchPage(status=PageStatus.FAILED, reason=error)
     return SearchPage(
         status=PageStatus.LAYOUT_CHANGE,
         reason="no ul.srp-results on the page and no empty-results message",
