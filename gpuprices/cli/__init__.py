@@ -42,8 +42,8 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     ctx.obj = AppContext(config_path, verbose)
 
 
-COMMAND_MODULES = ("crawl", "parse", "export", "classify", "archive", "sources", "monitor", "market", "rental",
-                   "alerts")
+COMMAND_MODULES = ("crawl", "parse", "importing", "export", "classify", "archive", "sources", "monitor", "market",
+                   "rental", "alerts")
 """Modules of ``gpuprices.cli`` whose ``COMMANDS`` are registered, in help order."""
 
 

@@ -64,6 +64,11 @@ def write_rows(rows: Iterable[dict[str, Any]], fmt: str, out: IO[str],
     return count
 
 
+def plural(count: int, noun: str, plural_form: str | None = None) -> str:
+    """``1 listing``, ``84 listings``, ``0 pages``."""
+    return f"{count} {noun if count == 1 else plural_form or noun + 's'}"
+
+
 def format_option(default: str = "json", choices: Sequence[str] = ("json", "csv")) -> Callable[[F], F]:
     """``--format json|csv`` shared by every command that prints rows."""
     return click.option("--format", "fmt", type=click.Choice(list(choices)), default=default, show_default=True,
