@@ -1,7 +1,8 @@
 """The ``gpuprices`` command: one click group, one module per family of commands.
 
 Exit codes: 0 success, 1 an operation failed (e.g. every page of a crawl was blocked),
-2 bad configuration or usage, 3 a blocked page given to ``parse``.
+2 bad configuration or usage, 3 a blocked page given to ``parse``, 4 no data (nothing to show),
+130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import sys
 import click
 
 from gpuprices.config import CONFIG_ENV, Settings, load_settings
-from gpuprices.exceptions import BlockedPageError, ConfigError, GpupricesError
+from gpuprices.exceptions import BlockedPageError, ConfigError, GpupricesError, NoDataError
+
+NO_DATA = 4
+"""Exit code of every command that has nothing to show (see :class:`~gpuprices.exceptions.NoDataError`)."""
 
 
 class AppContext:
@@ -43,7 +47,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 
 
 COMMAND_MODULES = ("crawl", "parse", "importing", "export", "classify", "archive", "sources", "monitor", "market",
-                   "rental", "alerts")
+                   "skus", "rental", "alerts")
 """Modules of ``gpuprices.cli`` whose ``COMMANDS`` are registered, in help order."""
 
 
@@ -76,6 +80,9 @@ def main(argv: list[str] | None = None) -> None:
     except BlockedPageError as exc:
         click.echo(f"gpuprices: {exc}", err=True)
         sys.exit(3)
+    except NoDataError as exc:
+        click.echo(f"gpuprices: {exc}", err=True)
+        sys.exit(NO_DATA)
     except GpupricesError as exc:
         click.echo(f"gpuprices: {exc}", err=True)
         sys.exit(1)

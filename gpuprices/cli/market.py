@@ -9,7 +9,9 @@ from typing import Any
 
 import click
 
-from gpuprices.cli.output import write_rows
+from gpuprices.cli.output import in_existing_folder, write_rows
+from gpuprices.cli.skus import check_sku
+from gpuprices.exceptions import NoDataError
 from gpuprices.market.index import CONDITION_GROUPS, SIDES, compute_index, daily_index, load_observations, utc_today
 from gpuprices.market.premium import PREMIUM_COLUMNS, empty_row, premium_table
 from gpuprices.pipeline.classify.catalog import Catalog, load_catalog
@@ -18,15 +20,6 @@ from gpuprices.storage.sqlite import SqliteStore
 
 def _catalog(app: Any) -> Catalog:
     return load_catalog(extra=app.settings.catalog or None)
-
-
-def _check_sku(catalog: Catalog, sku: str | None) -> str | None:
-    if sku is None:
-        return None
-    key = sku.strip().lower()
-    if key not in catalog:
-        raise click.BadParameter(f"unknown SKU {sku!r} (ids look like h100-80gb-pcie)", param_hint="--sku")
-    return key
 
 
 def _days_option(default: int | None, text: str) -> Any:
@@ -51,7 +44,7 @@ def premium(app: Any, sku: str | None, days: int, fmt: str, show_all: bool) -> N
     [market] min_samples listings or on one seller.
     """
     catalog = _catalog(app)
-    sku = _check_sku(catalog, sku)
+    sku = check_sku(catalog, sku)
     today = utc_today()
     with SqliteStore(app.settings.storage.database) as store:
         index = compute_index(store, catalog, days=days, sku=sku, min_samples=app.settings.market.min_samples,
@@ -59,11 +52,10 @@ def premium(app: Any, sku: str | None, days: int, fmt: str, show_all: bool) -> N
     rows = premium_table(index, today=today)
     if show_all:
         rows = _with_missing(rows, catalog, sku, today)
-    if not rows:  # an empty answer, not a failure: exit 0, and say so where people look
-        click.echo(f"no index data in the last {days} days" + (f" for {sku}" if sku else ""), err=True)
+    if not rows:
+        raise NoDataError(f"no index data in the last {days} days" + (f" for {sku}" if sku else ""))
     if fmt == "table":
-        if rows:
-            _print_table(rows, days=days, min_samples=app.settings.market.min_samples)
+        _print_table(rows, days=days, min_samples=app.settings.market.min_samples)
     else:
         write_rows(rows, fmt, sys.stdout, columns=PREMIUM_COLUMNS if fmt == "csv" else None)
 
@@ -124,33 +116,34 @@ def _print_table(rows: list[dict[str, Any]], *, days: int, min_samples: int) -> 
               show_default=True, help="Condition group: new (+ open box), used (+ refurbished, unknown), or all.")
 @_days_option(None, "Days of history up to today (UTC); default: [market] history_days.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              callback=in_existing_folder,
               help="Chart file: FILE.png, or FILE.html (self-contained page with the chart and the numbers).")
 @click.pass_obj
 def chart(app: Any, sku: str | None, side: str, condition_group: str, days: int | None, output: Path) -> None:
     """Chart one SKU's daily median price (p25–p75 band, list price line) and its premium over list.
 
-    Exits with code 1 and one line when there is no data for that SKU, side and condition.
+    Exits with code 4 (no data) and one line when there is no data for that SKU, side and condition.
     """
     from gpuprices.market.chart import render_chart  # matplotlib is slow to import; only this command needs it
 
     if output.suffix.lower() not in (".png", ".html"):
         raise click.BadParameter("must end in .png or .html", param_hint="-o/--output")
     catalog = _catalog(app)
-    sku = _check_sku(catalog, sku)
+    sku = check_sku(catalog, sku)
     window = days or app.settings.market.history_days
     today = utc_today()
     with SqliteStore(app.settings.storage.database) as store:
         frame = load_observations(store, since=today - timedelta(days=window - 1), until=today, sku=sku)
     if frame.empty:
-        raise click.ClickException(f"no index data in the last {window} days" + (f" for {sku}" if sku else ""))
+        raise NoDataError(f"no index data in the last {window} days" + (f" for {sku}" if sku else ""))
     if sku is None:
         sku = str(frame.groupby("sku", observed=True)["listing_id"].nunique().idxmax())
     frame = frame[frame["sku"] == sku]
     index = daily_index(frame, catalog, min_samples=app.settings.market.min_samples)
     try:
         written = render_chart(index, sku=sku, side=side, condition_group=condition_group, output=output)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+    except ValueError as exc:  # nothing for this side and condition
+        raise NoDataError(str(exc)) from None
     click.echo(f"chart of {sku} ({side}, {condition_group}) written to {written}", err=True)
 
 

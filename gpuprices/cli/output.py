@@ -75,7 +75,20 @@ def format_option(default: str = "json", choices: Sequence[str] = ("json", "csv"
                         help="Output format: JSON lines (one object per line) or CSV with a header row.")
 
 
+def in_existing_folder(_ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """An output file's folder must exist: one usage line (exit 2), not a traceback after the work."""
+    if value is None or str(value) == "-":
+        return value
+    from pathlib import Path
+
+    folder = Path(value).expanduser().parent
+    if not folder.is_dir():
+        raise click.BadParameter(f"folder {str(folder)!r} does not exist", param=param)
+    return value
+
+
 def output_option(func: F) -> F:
     """``-o/--output FILE`` shared by commands that write files."""
     return click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, allow_dash=True),
-                        default="-", show_default=True, help="Write to FILE instead of standard output.")(func)
+                        default="-", show_default=True, callback=in_existing_folder,
+                        help="Write to FILE instead of standard output.")(func)
