@@ -23,7 +23,7 @@ from gpuprices.config import Settings
 from gpuprices.core.items import PageReport, PageStatus
 from gpuprices.cycle import CycleReport, analyse_and_alert
 from gpuprices.exceptions import ConfigError, ParseError
-from gpuprices.parsing import captured_file, page_date, parse_captured, wrong_kind
+from gpuprices.parsing import captured_file, page_date, parse_captured, saved_page_body, wrong_kind
 from gpuprices.pipeline.crawl_pipeline import crawl_status
 from gpuprices.pipeline.enrich import Enricher
 from gpuprices.pipeline.processing import ListingProcessor
@@ -97,8 +97,9 @@ class _Importer:
         return crawl_id
 
     def one(self, path: Path, source: str | None) -> ImportedFile:
-        data = path.read_bytes()
-        sha256 = hashlib.sha256(data).hexdigest()
+        stored = path.read_bytes()
+        sha256 = hashlib.sha256(stored).hexdigest()  # of the file as saved: the same file is the same import
+        data = saved_page_body(stored)
         earlier = imported_file(self.store, sha256)
         if earlier is not None:
             when = earlier["imported_at"][:10]
@@ -109,7 +110,7 @@ class _Importer:
         if source is None:
             feed = guess_feed_kind(data)
             source = f"rental-{feed}" if feed else registry.guess_source(data)
-        stated = page_date(data)
+        stated = page_date(stored)
         when, origin = ((self.captured, "--date") if self.captured else (stated, "the page") if stated
                         else (self.now, "import time"))
         if source in RENTAL_PARSE_SOURCES:

@@ -98,6 +98,24 @@ def page_date(data: bytes) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def saved_page_body(data: bytes) -> bytes:
+    """The page in a saved file: the HTML part of a browser's MHTML archive ("Webpage, single file",
+    quoted-printable decoded), else the file as it is."""
+    head = data[:4096]
+    if b"MIME-Version:" not in head or b"multipart/related" not in head:
+        return data
+    import email
+    from email.message import Message
+
+    message = email.message_from_bytes(data)
+    for part in message.walk():
+        if isinstance(part, Message) and part.get_content_type() == "text/html":
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                return payload
+    return data
+
+
 def captured_file(path: Path, data: bytes, *, site: str | None, observed_at: datetime) -> CapturedPage:
     """A saved file as a captured page: its ``file://`` URI, status 200, the site when given."""
     return CapturedPage(url=path.resolve().as_uri(), body=data, fetched_at=observed_at,
@@ -129,11 +147,12 @@ class FileParser:
     def parse(self, path: Path, *, source: str | None = None, site: str | None = None,
               observed_at: datetime | None = None) -> ParsedFile:
         """Parse, normalize and classify one file; a blocked page raises :class:`BlockedPageError`."""
-        data = path.read_bytes()
+        stored = path.read_bytes()
+        data = saved_page_body(stored)
         if source is not None and (problem := wrong_kind(path, data, source)):
             raise ParseError(problem)
         source = source or registry.guess_source(data)
-        page = captured_file(path, data, site=site, observed_at=observed_at or datetime.now(UTC))
+        page = captured_file(path, data, site=site, observed_at=observed_at or page_date(stored) or datetime.now(UTC))
         report, raws = parse_captured(source, page)
         if report.status is PageStatus.BLOCKED:
             raise BlockedPageError(f"{path}: blocked page, not results: {report.reason}")
