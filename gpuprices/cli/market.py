@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from gpuprices.cli.output import in_existing_folder, write_rows
+from gpuprices.cli.output import in_existing_folder, usd, write_rows
 from gpuprices.cli.skus import check_sku
 from gpuprices.exceptions import NoDataError
 from gpuprices.market.index import CONDITION_GROUPS, SIDES, compute_index, daily_index, load_observations, utc_today
@@ -77,10 +77,6 @@ def _with_missing(rows: list[dict[str, Any]], catalog: Catalog, sku: str | None,
     return sorted(out, key=lambda r: (r["sku"], sides[r["side"]], groups[r["condition_group"]]))
 
 
-def _usd(text: str | None) -> str:
-    return "—" if text is None else f"${float(text):,.0f}"
-
-
 def _pct(value: float | None, *, scale: float = 1.0) -> str:
     return "—" if value is None else f"{value * scale:+.1f}%"
 
@@ -99,7 +95,7 @@ def _print_table(rows: list[dict[str, Any]], *, days: int, min_samples: int) -> 
         premium_text = _pct(row["premium_pct"])
         style = "red" if (row["premium"] or 0) < 0 else "green" if row["premium"] else ""
         table.add_row(row["sku"], row["side"], row["condition_group"], row["day"] or "—", str(row["n"]),
-                      _usd(row["median_usd"]), _usd(row["list_price_usd"]),
+                      usd(row["median_usd"]), usd(row["list_price_usd"]),
                       f"[{style}]{premium_text}[/]" if style else premium_text,
                       _pct(row["change_7d"], scale=100), "*" if row["indicative"] else "")
     console = Console()

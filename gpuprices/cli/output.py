@@ -64,6 +64,13 @@ def write_rows(rows: Iterable[dict[str, Any]], fmt: str, out: IO[str],
     return count
 
 
+def usd(text: Any) -> str:
+    """A USD amount as people read it, exactly and to the cent: ``$44,870.50`` (``—`` when absent)."""
+    if text is None or text == "":
+        return "—"
+    return f"${Decimal(str(text)):,.2f}"
+
+
 def plural(count: int, noun: str, plural_form: str | None = None) -> str:
     """``1 listing``, ``84 listings``, ``0 pages``."""
     return f"{count} {noun if count == 1 else plural_form or noun + 's'}"

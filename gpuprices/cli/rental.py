@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from gpuprices.cli.output import write_rows
+from gpuprices.cli.output import usd, write_rows
 from gpuprices.cli.skus import check_sku
 from gpuprices.exceptions import NoDataError
 from gpuprices.market.breakeven import BREAKEVEN_COLUMNS, breakeven_table
@@ -70,9 +70,9 @@ def breakeven(app: Any, sku: str | None, days: int, fmt: str) -> None:
         table.add_column(name, justify="left" if name in ("SKU", "basis") else "right", no_wrap=name == "SKU")
     for row in rows:
         basis = f"{row['purchase_basis']} (n={row['purchase_n']})"
-        table.add_row(row["sku"], f"${float(row['purchase_usd']):,.0f}", basis,
+        table.add_row(row["sku"], usd(row["purchase_usd"]), basis,
                       _hours(row["rental_usd_per_gpu_hour"]), _hours(row["spot_usd_per_gpu_hour"]),
-                      _hours(row["owned_usd_per_gpu_hour"]), f"${float(row['resale_usd_at_horizon']):,.0f}",
+                      _hours(row["owned_usd_per_gpu_hour"]), usd(row["resale_usd_at_horizon"]),
                       _months(row["months"]), _months(row["months_spot"]) if row["spot_usd_per_gpu_hour"] else "—")
     _print(table)
 
