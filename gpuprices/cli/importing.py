@@ -7,11 +7,13 @@ from typing import Any
 
 import click
 
+from gpuprices import sources as registry
 from gpuprices.cli.crawl import alerts_line, summary_lines
 from gpuprices.cli.dates import day_option_value
 from gpuprices.cli.output import plural
+from gpuprices.spiders.parsers.rental import RENTAL_PARSE_SOURCES
 
-_SOURCES = ("ebay", "ebay-api", "ebay-item", "product-page", "rental-skypilot", "rental-vast", "rental-tracker")
+_SOURCES = (*registry.parseable(), *RENTAL_PARSE_SOURCES)
 
 
 @click.command("import")
