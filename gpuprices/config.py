@@ -398,7 +398,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {file} is not valid TOML: {exc}") from None
     try:
-        return Settings(**data)
+        settings = Settings(**data)
     except SettingsError as exc:  # an environment variable holding a list or table that is not JSON
         raise ConfigError(f"config error in environment: {_bad_env_json(str(exc))} is not valid JSON (lists and "
                           f'tables need JSON, e.g. GPUPRICES_SOURCES__EBAY__QUERIES=\'["nvidia h100"]\')') from None
@@ -407,3 +407,18 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         first = _describe(dict(errors[0]))
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ConfigError(f"config error in {where}: {first}{more}") from None
+    _check_rule_skus(settings, where)
+    return settings
+
+
+def _check_rule_skus(settings: Settings, where: str) -> None:
+    """An alert rule naming a SKU the catalog does not know would never fire: a config error."""
+    named = [(number, rule.sku) for number, rule in enumerate(settings.alerts.rules) if rule.sku]
+    if not named:
+        return
+    from gpuprices.pipeline.classify.catalog import load_catalog
+
+    catalog = load_catalog(extra=settings.catalog or None)
+    for number, sku in named:
+        if sku not in catalog:
+            raise ConfigError(f"config error in {where}: alerts.rules.{number}.sku: {catalog.unknown(sku)}")

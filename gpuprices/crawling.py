@@ -57,7 +57,9 @@ def scrapy_settings(settings: Settings, *, crawl_id: int, verbose: bool = False)
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
         "REMOTE_CONTROL_ENABLED": False,  # no listening ports from a crawl
-        "LOG_LEVEL": "INFO" if verbose else "WARNING",
+        # Quiet unless -v: failures are recorded per page and summed up in one line per source by the
+        # parent; Scrapy's own error logs (with tracebacks) would repeat them page by page.
+        "LOG_LEVEL": "INFO" if verbose else "CRITICAL",
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "gpuprices.spiders.middlewares.PoliteRetryMiddleware": 550,
@@ -104,7 +106,12 @@ def run_crawl(settings: Settings, source: str, *, queries: list[str] | None = No
             store.finish_crawl(crawl_id, "failed", error=str(exc))
             raise
         store.db.execute("UPDATE crawls SET queries = ? WHERE id = ?", [json.dumps(plan.queries), crawl_id])
-    error = _run_child(plan, timeout or settings.crawl.crawl_timeout)
+    try:
+        error = _run_child(plan, timeout or settings.crawl.crawl_timeout)
+    except KeyboardInterrupt:  # Ctrl-C: the crawl is closed as aborted, never left running
+        with SqliteStore(settings.storage.database) as store:
+            store.finish_crawl(crawl_id, "aborted", error="interrupted (Ctrl-C)")
+        raise
     with SqliteStore(settings.storage.database) as store:
         row = store.crawl(crawl_id)
         if row["status"] == "running":  # the child never closed the crawl

@@ -21,7 +21,8 @@ from gpuprices.exceptions import CrawlError
 from gpuprices.market import compute_index, premium_table
 from gpuprices.market.breakeven import breakeven_table
 from gpuprices.pipeline.classify import load_catalog
-from gpuprices.sources import runnable_sources, watchable
+from gpuprices.sources import SourceState, source_states, watchable
+from gpuprices.sources import get as get_source
 from gpuprices.storage.sqlite import SqliteStore
 
 logger = logging.getLogger(__name__)
@@ -38,14 +39,35 @@ class CycleReport:
     delivered: int = 0
     pending: int = 0
     dead: int = 0
+    unsent: int = 0
+    """Alerts that fired while no channel is configured (nothing to send them to)."""
     errors: list[str] = attrs.Factory(list)
+
+
+def cycle_sources(settings: Settings) -> list[SourceState]:
+    """The state of every source as a cycle sees it (keys, watch lists, robots.txt)."""
+    with SqliteStore(settings.storage.database) as store:
+        watched = {source: store.watches(source) for source in watchable()}
+    return source_states(settings, watched)
+
+
+def needs_of(settings: Settings, name: str) -> str:
+    """Why ``name`` cannot run (whether or not it is switched on), empty when it can."""
+    entry = get_source(name)
+    with SqliteStore(settings.storage.database) as store:
+        count = len(store.watches(name)) if entry.watch is not None else 0
+    return entry.needs(entry.settings_of(settings), settings, count)
 
 
 def enabled_sources(settings: Settings) -> list[str]:
     """Sources a cycle crawls: every enabled source that has what it needs (keys, watch lists)."""
-    with SqliteStore(settings.storage.database) as store:
-        watched = {source: store.watches(source) for source in watchable()}
-    return runnable_sources(settings, watched)
+    return [state.name for state in cycle_sources(settings) if state.ready]
+
+
+def skipped_sources(states: Sequence[SourceState]) -> list[str]:
+    """One line per enabled source that cannot run, saying why (sources with nothing to crawl stay quiet)."""
+    return [f"{state.name}: skipped, {state.needs}" for state in states
+            if state.enabled and not state.ready and not state.idle]
 
 
 def median_changes(index: Any, keys: Sequence[tuple[str, str, str, int]]) -> dict[tuple[str, str, str, int], float]:
@@ -74,8 +96,9 @@ def analyse_and_alert(settings: Settings, store: SqliteStore, crawls: Sequence[d
     now = now or datetime.now(UTC)
     report = report or CycleReport(crawls=list(crawls))
     rules = settings.health
+    # Health judges the scraper; imported files are a person's, so an import is never "degraded".
     report.health = [check_crawl(c, store.recent_crawls(c["source"], rules.history, before_id=c["id"]), rules)
-                     for c in crawls]
+                     for c in crawls if c.get("kind") != "import"]
     evaluator = RuleEvaluator(store, settings.alerts.rules, [c.name for c in settings.alerts.channels], now)
     firings = list(evaluator.health_rules(report.health))
     degraded = {h.source for h in report.health if not h.healthy}
@@ -105,7 +128,8 @@ def analyse_and_alert(settings: Settings, store: SqliteStore, crawls: Sequence[d
         delivery = outbox.deliver_due()
         report.delivered, report.pending, report.dead = delivery.delivered, delivery.pending, delivery.dead
     elif firings:
-        logger.warning("%d alerts fired but no channel is configured", len(firings))
+        report.unsent = len(firings)
+        logger.info("%d alerts fired but no channel is configured", len(firings))
     return report
 
 
@@ -117,7 +141,7 @@ def run_cycle(settings: Settings, sources: Sequence[str] | None = None, *, now: 
         try:
             report.crawls.append(run_crawl(settings, source, verbose=verbose))
         except CrawlError as exc:
-            report.errors.append(f"{source}: {exc}")
-            logger.error("%s: %s", source, exc)
+            report.errors.append(f"{source}: failed, {exc}")
+            logger.info("%s: %s", source, exc)
     with SqliteStore(settings.storage.database) as store:
         return analyse_and_alert(settings, store, report.crawls, now=now, report=report)

@@ -11,7 +11,8 @@ Hierarchy::
     │       └── ErrorPageError the site's own error page (eBay "Error Page", a 4xx/5xx body)
     ├── ConversionError        no exchange rate for a currency
     ├── StorageError           the database cannot be opened or written
-    └── CrawlError             a crawl could not run or every page failed
+    ├── CrawlError             a crawl could not run or every page failed
+    └── NoDataError            nothing to show: no index rows, no rentals, nothing to retry (exit code 4)
 
 Messages are one line and never contain secrets.
 """
@@ -61,3 +62,8 @@ class StorageError(GpupricesError):
 
 class CrawlError(GpupricesError):
     """A crawl could not be started, or every page it fetched was blocked or failed."""
+
+
+class NoDataError(GpupricesError):
+    """A command has nothing to show or do (no index data in the window, no delivery to retry): not a
+    failure, but not an answer either. Every command exits with the same code for it (4)."""

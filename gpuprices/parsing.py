@@ -3,8 +3,10 @@ processing, no network, no database."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import attrs
@@ -27,6 +29,91 @@ class ParsedFile:
     listings: list[NormalizedListing]
     reason: str = ""
     dropped: Counter[str] = attrs.Factory(Counter)
+
+
+EXPECTED = {
+    "ebay": "a saved eBay search or sold results page (HTML)",
+    "ebay-api": "an eBay Browse API response (JSON)",
+    "ebay-item": "a saved eBay item page (HTML)",
+    "product-page": "a saved retailer product page (HTML)",
+    "rental-skypilot": "a SkyPilot catalog CSV (InstanceType,AcceleratorName,…)",
+    "rental-vast": "a vast.ai offer search answer (JSON with \"offers\")",
+    "rental-tracker": "a gpu-price-tracker summary (JSON lines with price_stats)",
+}
+"""What a saved file of each ``--source`` is, for the one line that says a file is not that."""
+
+_HTML = re.compile(rb"<(?:!doctype\s+html|html|head|body|div|meta)\b", re.IGNORECASE)
+
+
+def file_kind(data: bytes) -> str:
+    """What a saved file looks like: a rental feed name, ``ebay-api`` (JSON), ``ebay-item``, ``html`` or
+    ``other``."""
+    from gpuprices.spiders.parsers.pages import looks_like_item_page, looks_like_json
+    from gpuprices.spiders.parsers.rental import guess_feed_kind
+
+    feed = guess_feed_kind(data)
+    if feed is not None:
+        return f"rental-{feed}"
+    if looks_like_json(data):
+        return "ebay-api"
+    if looks_like_item_page(data):
+        return "ebay-item"
+    return "html" if _HTML.search(data[:65536]) else "other"
+
+
+def wrong_kind(path: Path, data: bytes, source: str) -> str | None:
+    """One line when ``data`` is plainly not what ``source`` reads (a JSON answer given as a page, a
+    page given as an API response, one feed for another), else ``None``: the parser judges the rest."""
+    kind = file_kind(data)
+    if source == "ebay-api":
+        mismatch = kind != "ebay-api"
+    elif source in ("ebay", "ebay-item", "product-page"):
+        mismatch = kind not in ("html", "ebay-item") or (source == "ebay" and kind == "ebay-item")
+    elif source.startswith("rental-"):
+        # HTML is left to the feed parser: it tells a bot check from a layout change.
+        mismatch = (kind.startswith("rental-") and kind != source) or kind == "ebay-item" or (
+            kind == "ebay-api" and source == "rental-skypilot")
+    else:
+        mismatch = False
+    if not mismatch:
+        return None
+    seems = EXPECTED.get(kind, "an HTML page" if kind == "html" else "neither HTML nor JSON")
+    hint = f" (try --source {kind})" if kind in EXPECTED else ""
+    return f"{path}: not {EXPECTED.get(source, source)}; it looks like {seems}{hint}"
+
+
+_DATE_HEADER = re.compile(rb"^Date:[ \t]*([^\r\n]+)", re.MULTILINE)
+
+
+def page_date(data: bytes) -> datetime | None:
+    """The capture time a saved file states: the ``Date:`` header of a browser's MHTML archive
+    ("Save as… Webpage, single file"); ``None`` for files that do not say."""
+    match = _DATE_HEADER.search(data[:4096])
+    if match is None:
+        return None
+    try:
+        when = parsedate_to_datetime(match.group(1).decode("latin-1").strip())
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def saved_page_body(data: bytes) -> bytes:
+    """The page in a saved file: the HTML part of a browser's MHTML archive ("Webpage, single file",
+    quoted-printable decoded), else the file as it is."""
+    head = data[:4096]
+    if b"MIME-Version:" not in head or b"multipart/related" not in head:
+        return data
+    import email
+    from email.message import Message
+
+    message = email.message_from_bytes(data)
+    for part in message.walk():
+        if isinstance(part, Message) and part.get_content_type() == "text/html":
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                return payload
+    return data
 
 
 def captured_file(path: Path, data: bytes, *, site: str | None, observed_at: datetime) -> CapturedPage:
@@ -60,9 +147,12 @@ class FileParser:
     def parse(self, path: Path, *, source: str | None = None, site: str | None = None,
               observed_at: datetime | None = None) -> ParsedFile:
         """Parse, normalize and classify one file; a blocked page raises :class:`BlockedPageError`."""
-        data = path.read_bytes()
+        stored = path.read_bytes()
+        data = saved_page_body(stored)
+        if source is not None and (problem := wrong_kind(path, data, source)):
+            raise ParseError(problem)
         source = source or registry.guess_source(data)
-        page = captured_file(path, data, site=site, observed_at=observed_at or datetime.now(UTC))
+        page = captured_file(path, data, site=site, observed_at=observed_at or page_date(stored) or datetime.now(UTC))
         report, raws = parse_captured(source, page)
         if report.status is PageStatus.BLOCKED:
             raise BlockedPageError(f"{path}: blocked page, not results: {report.reason}")

@@ -58,7 +58,11 @@ Planner = Callable[[PlanRequest], tuple[dict[str, Any], list[str]]]
 """Spider keyword arguments and what the crawl covers (queries, items or URLs), or :class:`CrawlError`
 when there is nothing to crawl."""
 NeedsCheck = Callable[[Any, Settings, int], str]
-"""``(section, settings, watched count)`` → what the source still needs to run; empty when ready."""
+"""``(section, settings, watched count)`` → one line saying why the source cannot run ("needs …",
+"robots.txt of … disallows …", or :data:`NOTHING_TO_CRAWL` …); empty when ready."""
+NOTHING_TO_CRAWL = "nothing to crawl"
+"""How a needs line starts when the source is fine but has nothing configured (an empty watch list):
+cycles skip it quietly instead of saying so every run."""
 Describer = Callable[[Any, Settings, int], str]
 """``(section, settings, watched count)`` → one line saying what the source crawls."""
 
@@ -170,8 +174,17 @@ class SourceState:
     ready: bool
     """Enabled and has everything it needs to run."""
     needs: str
-    """What is missing, empty when ready."""
+    """Why it cannot run, empty when ready."""
     description: str
+
+    @property
+    def idle(self) -> bool:
+        return idle(self.needs)
+
+
+def idle(needs: str) -> bool:
+    """Not runnable only because there is nothing to crawl (an empty watch list)."""
+    return needs.startswith(NOTHING_TO_CRAWL)
 
 
 def source_states(settings: Settings, watched: dict[str, list[str]] | None = None) -> list[SourceState]:
@@ -181,7 +194,7 @@ def source_states(settings: Settings, watched: dict[str, list[str]] | None = Non
     for name, source in _REGISTRY.items():
         section = source.settings_of(settings)
         count = len(watched.get(name, []))
-        needs = source.needs(section, settings, count)
+        needs = source.needs(section, settings, count) if section.enabled else ""  # off: nothing to check
         states.append(SourceState(name, section.enabled, section.enabled and not needs, needs,
                                   source.describe(section, settings, count)))
     return states
@@ -264,6 +277,17 @@ def _plan_rental(request: PlanRequest) -> tuple[dict[str, Any], list[str]]:
     return {"feeds": feeds}, [feed["url"] for feed in feeds]
 
 
+def _search_needs(ebay: EbaySearchSettings, settings: Settings) -> str:
+    """Not runnable when the site's robots.txt disallows its search pages (eBay's does: use the API)."""
+    if not settings.crawl.obey_robots:
+        return ""
+    from gpuprices.robots import disallowed
+
+    refused = disallowed(settings.storage.database, f"{ebay.base_url.rstrip('/')}/sch/i.html?_nkw=gpu",
+                         settings.crawl.user_agent)
+    return f"{refused}: use ebay-api" if refused else ""
+
+
 _ITEM_ID = re.compile(r"\d{9,15}")
 _ITEM_URL = re.compile(r"https?://(?:www\.)?ebay\.[a-z.]+/itm/(?:[^/?#]+/)?(\d{9,15})")
 
@@ -296,13 +320,13 @@ _PAGES = "gpuprices.spiders.parsers.pages"
 register(Source(
     name="ebay-api", family="ebay", spider="gpuprices.spiders.ebay_api.EbayApiSpider",
     settings_model=EbayApiSettings, plan=_plan_api, parser=f"{_PAGES}.ebay_api", detect=_detect_json,
-    needs=lambda api, _s, _n: "" if api.has_credentials else "EBAY_CLIENT_ID and EBAY_CLIENT_SECRET",
+    needs=lambda api, _s, _n: "" if api.has_credentials else "needs EBAY_CLIENT_ID and EBAY_CLIENT_SECRET",
     describe=lambda api, s, _n: f"eBay Browse API, {api.marketplace}, {len(s.api_queries)} queries",
 ))
 register(Source(
     name="ebay", family="ebay", spider="gpuprices.spiders.ebay_search.EbaySearchSpider",
     settings_model=EbaySearchSettings, plan=_plan_search, parser=f"{_PAGES}.ebay_search",
-    needs=lambda _e, _s, _n: "",
+    needs=lambda ebay, s, _n: _search_needs(ebay, s),
     describe=lambda ebay, _s, _n: f"search pages on {ebay.base_url} (robots.txt obeyed), "
     f"{len(ebay.queries)} queries",
 ))
@@ -310,19 +334,21 @@ register(Source(
     name="ebay-item", family="ebay", spider="gpuprices.spiders.ebay_item.EbayItemSpider",
     settings_model=EbayItemSettings, plan=_plan_items, parser=f"{_PAGES}.ebay_item", detect=_detect_item_page,
     watch=_watch_item,
-    needs=lambda item, _s, n: "" if len(item.items) + n else "watched items (gpuprices watch add URL)",
+    needs=lambda item, _s, n: "" if len(item.items) + n else f"{NOTHING_TO_CRAWL}: no watched items "
+    "(gpuprices watch add URL)",
     describe=lambda item, _s, n: f"{len(item.items) + n} watched eBay item pages",
 ))
 register(Source(
     name="product-page", family="product", spider="gpuprices.spiders.product_page.ProductPageSpider",
     settings_model=ProductPageSettings, plan=_plan_products, parser=f"{_PAGES}.product_page", watch=_watch_product,
-    needs=lambda pages, _s, n: "" if len(pages.urls) + n else "watched product URLs (gpuprices watch add URL)",
+    needs=lambda pages, _s, n: "" if len(pages.urls) + n else f"{NOTHING_TO_CRAWL}: no watched product URLs "
+    "(gpuprices watch add URL)",
     describe=lambda pages, _s, n: f"{len(pages.urls) + n} watched retailer product pages",
 ))
 register(Source(
     name="rental", family="rental", spider="gpuprices.spiders.rental.RentalSpider",
     settings_model=RentalSettings, plan=_plan_rental, item_pipeline=RENTALS_PIPELINE,
-    needs=lambda rental, _s, _n: "" if rental.feeds else "rental feeds",
+    needs=lambda rental, _s, _n: "" if rental.feeds else f"{NOTHING_TO_CRAWL}: no rental feeds",
     describe=lambda rental, _s, _n: f"{len(rental.feeds)} public cloud price feeds",
 ))
 

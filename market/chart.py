@@ -16,11 +16,11 @@ import pandas as pd
 from matplotlib import dates as mdates
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from gpuprices.market.index import money, ratio
 
-__all__ = ["render_chart", "usd_label"]
+__all__ = ["chart_figure", "render_chart", "usd_label"]
 
 _SUFFIXES = (".png", ".html")
 
@@ -58,25 +58,53 @@ def render_chart(index: pd.DataFrame, *, sku: str, side: str = "asking", conditi
     return output
 
 
+_HALF_DAY = pd.Timedelta(hours=12)
+_MIN_SPAN = pd.Timedelta(days=7)
+
+
+def _day_steps(days: pd.Series, values: pd.Series) -> tuple[list[pd.Timestamp], list[float]]:
+    """Each day's value held across its own day (midnight ± 12 h), for ``step="post"`` drawing: a band
+    or a list price is visible even with a single day of data."""
+    edges = [day - _HALF_DAY for day in days] + [days.iloc[-1] + _HALF_DAY]
+    held = [float(v) for v in values] + [float(values.iloc[-1])]
+    return edges, held
+
+
+def _percent(value: float, _pos: object = None) -> str:
+    """An exact premium tick: ``+12.5%``, ``-40%``, ``0%``."""
+    return "0%" if value == 0 else f"{value:+g}%"
+
+
 def _png(rows: pd.DataFrame, *, sku: str, side: str, condition_group: str) -> bytes:
+    buffer = io.BytesIO()
+    chart_figure(rows, sku=sku, side=side, condition_group=condition_group).savefig(buffer, format="png", dpi=120)
+    return buffer.getvalue()
+
+
+def chart_figure(rows: pd.DataFrame, *, sku: str, side: str, condition_group: str) -> Figure:
+    """The chart of one SKU × side × condition group's index rows (oldest first), on an Agg canvas."""
     days = rows["day"]
     fig = Figure(figsize=(10, 7), layout="constrained")
     FigureCanvasAgg(fig)
     price_ax, premium_ax = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1.3])
 
-    price_ax.fill_between(days, rows["p25_usd"], rows["p75_usd"], color="tab:blue", alpha=0.18, linewidth=0,
+    edges, p25 = _day_steps(days, rows["p25_usd"])
+    _, p75 = _day_steps(days, rows["p75_usd"])
+    price_ax.fill_between(edges, p25, p75, step="post", color="tab:blue", alpha=0.18, linewidth=0,
                           label="p25–p75 of listings")
-    price_ax.plot(days, rows["median_usd"], color="tab:blue", linewidth=2, marker="o", markersize=3,
+    price_ax.plot(days, rows["median_usd"], color="tab:blue", linewidth=2, marker="o", markersize=4,
                   label="median per GPU")
     indicative = rows[rows["indicative"]]
     if not indicative.empty:
         # Hollow markers: days whose median rests on few listings or one seller.
-        price_ax.plot(indicative["day"], indicative["median_usd"], linestyle="none", marker="o", markersize=7,
+        price_ax.plot(indicative["day"], indicative["median_usd"], linestyle="none", marker="o", markersize=8,
                       markerfacecolor="white", markeredgecolor="tab:orange",
                       label="indicative (few listings or one seller)")
-    if rows["list_price_usd"].notna().any():
+    listed = rows[rows["list_price_usd"].notna()]
+    if not listed.empty:
         # List prices are dated: the value holds from its date until the next, hence a step line.
-        price_ax.step(days, rows["list_price_usd"], where="post", color="tab:red", linestyle="--", linewidth=1.5,
+        list_edges, list_prices = _day_steps(listed["day"], listed["list_price_usd"])
+        price_ax.step(list_edges, list_prices, where="post", color="tab:red", linestyle="--", linewidth=1.5,
                       label="list price")
     price_ax.yaxis.set_major_formatter(FuncFormatter(usd_label))
     price_ax.set_ylabel("USD per GPU", fontsize=11)
@@ -88,26 +116,34 @@ def _png(rows: pd.DataFrame, *, sku: str, side: str, condition_group: str) -> by
     premium = priced["premium"] * 100
     # An area rather than bars: a year of daily bars turns into a solid block.
     premium_ax.plot(priced["day"], premium, color="tab:purple", linewidth=1.5, marker="o" if len(priced) < 40
-                    else None, markersize=3, label="premium over list")
-    premium_ax.fill_between(priced["day"], premium, 0, where=(premium >= 0).to_numpy(), color="tab:green",
-                            alpha=0.25, interpolate=True, linewidth=0)
-    premium_ax.fill_between(priced["day"], premium, 0, where=(premium < 0).to_numpy(), color="tab:red",
-                            alpha=0.25, interpolate=True, linewidth=0)
-    if priced.empty:
+                    else None, markersize=4, label="premium over list")
+    if not priced.empty:
+        premium_edges, held = _day_steps(priced["day"], premium)
+        sign = [value >= 0 for value in held]
+        premium_ax.fill_between(premium_edges, held, 0, where=sign, step="post", color="tab:green", alpha=0.25,
+                                linewidth=0)
+        premium_ax.fill_between(premium_edges, held, 0, where=[not s for s in sign], step="post", color="tab:red",
+                                alpha=0.25, linewidth=0)
+    else:
         premium_ax.text(0.5, 0.5, "no list price in the catalog for these days", transform=premium_ax.transAxes,
                         ha="center", va="center", fontsize=10)
     premium_ax.axhline(0, color="black", linewidth=1)
-    premium_ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:+.0f}%"))
+    premium_ax.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+    premium_ax.yaxis.set_major_formatter(FuncFormatter(_percent))
     premium_ax.set_ylabel("vs list price", fontsize=11)
     premium_ax.grid(True, axis="y", alpha=0.3)
-    locator = mdates.AutoDateLocator()
+    # The time axis spans the data (at least a week, so one day is not stretched over years).
+    start, end = days.iloc[0] - _HALF_DAY, days.iloc[-1] + _HALF_DAY
+    if end - start < _MIN_SPAN:
+        pad = (_MIN_SPAN - (end - start)) / 2
+        start, end = start - pad, end + pad
+    premium_ax.set_xlim(start, end)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
     premium_ax.xaxis.set_major_locator(locator)
     premium_ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     for ax in (price_ax, premium_ax):
         ax.tick_params(labelsize=10)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    return buffer.getvalue()
+    return fig
 
 
 def _html(rows: pd.DataFrame, png: bytes, *, sku: str, side: str, condition_group: str) -> str:

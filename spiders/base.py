@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import CannotResolveHostError, DownloadTimeoutError, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
@@ -20,6 +20,23 @@ logger = logging.getLogger(__name__)
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def failure_reason(error: BaseException | None, url: str) -> str:
+    """A network failure in words a person can act on: ``cannot resolve host example.com``."""
+    from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
+
+    from gpuprices.spiders.middlewares import UNREACHABLE
+
+    host = urlsplit(url).netloc or "?"
+    causes = [error, getattr(error, "__cause__", None)]
+    if any(isinstance(cause, DNSLookupError | CannotResolveHostError) for cause in causes):
+        return f"cannot resolve host {host}"
+    if any(isinstance(cause, (*UNREACHABLE, ConnectionRefusedError)) for cause in causes):
+        return f"connection refused by {host}"
+    if any(isinstance(cause, TimeoutError | TCPTimedOutError | DownloadTimeoutError) for cause in causes):
+        return f"timed out: {host} ({str(error)[:120]})"
+    return f"{error.__class__.__name__}: {str(error)[:200]}".rstrip(": ")
 
 
 class GpupricesSpider(scrapy.Spider):
@@ -42,6 +59,6 @@ class GpupricesSpider(scrapy.Spider):
             self.logger.error("%s: %s at %s: %s", self.name, report.status.value, url, report.reason)
             yield report
             return
-        reason = f"{error.__class__.__name__}: {str(error)[:200]}".rstrip(": ")
+        reason = failure_reason(error, url)
         self.logger.error("%s: request failed: %s: %s", self.name, url, reason)
         yield PageReport(url=url, status=PageStatus.FAILED, reason=reason)

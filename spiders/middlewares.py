@@ -6,14 +6,21 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import CannotResolveHostError, DownloadConnectionRefusedError
 from scrapy.http import Response
+from twisted.internet.error import ConnectionRefusedError as TwistedConnectionRefused
+from twisted.internet.error import DNSLookupError
 
 from gpuprices.spiders.blocks import detect_block_in_body
 
 logger = logging.getLogger(__name__)
+
+UNREACHABLE = (CannotResolveHostError, DownloadConnectionRefusedError, DNSLookupError, TwistedConnectionRefused)
+"""A host that cannot be resolved or refuses connections: retrying in a few seconds changes nothing."""
 
 
 def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
@@ -40,12 +47,34 @@ class PoliteRetryMiddleware(RetryMiddleware):
 
     * waits what ``Retry-After`` asks on 429/503 (up to ``GPUPRICES_MAX_RETRY_AFTER`` seconds;
       a longer wait ends the retries for that page: we do not hammer a site that asked us to stop);
-    * never retries a bot-check or edge-error page: a block is reported, not fought.
+    * never retries a bot-check or edge-error page: a block is reported, not fought;
+    * fails fast on a host that cannot be resolved or refuses connections: one retry, then every
+      further request to that host fails at once (no download delay, no retries), so a crawl
+      without network ends in seconds. Timeouts and 5xx keep their polite retries.
     """
 
     def __init__(self, settings):
         super().__init__(settings)
         self.max_retry_after = settings.getfloat("GPUPRICES_MAX_RETRY_AFTER", 120.0)
+        self.unreachable: dict[str, Exception] = {}
+
+    def process_request(self, request: Request, spider: object = None) -> None:
+        error = self.unreachable.get(urlsplit(request.url).netloc)
+        if error is not None:
+            raise error
+
+    def process_exception(
+        self, request: Request, exception: Exception, spider: object = None
+    ) -> Request | Response | None:
+        if not isinstance(exception, UNREACHABLE):
+            return super().process_exception(request, exception)
+        host = urlsplit(request.url).netloc
+        if host in self.unreachable or request.meta.get("dont_retry", False):
+            return None
+        if request.meta.get("retry_times", 0) >= min(1, self.max_retry_times):
+            self.unreachable[host] = exception
+            return None
+        return self._retry(request, exception)
 
     async def process_response(  # type: ignore[override]
         self, request: Request, response: Response, spider: object = None

@@ -26,7 +26,7 @@ class ProgressExtension:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ProgressExtension:
         if not sys.stderr.isatty():
-            raise NotConfigured("not a terminal")
+            raise NotConfigured  # no message: Scrapy would log it as a warning on every crawl
         extension = cls(crawler)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.item_scraped, signal=signals.item_scraped)

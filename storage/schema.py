@@ -250,8 +250,20 @@ def _v5_materialized_index(db: Database) -> None:
     index_tables(db)
 
 
+def _v6_imports(db: Database) -> None:
+    # What made a crawl: a spider run (`crawl`), the page archive (`replay`) or saved files (`import`).
+    if "kind" not in db.table("crawls").columns_dict:
+        db.table("crawls").add_column("kind", str, not_null_default="crawl")
+    # Provenance of every imported file; the sha256 makes importing the same file twice a no-op.
+    db.table("imported_files").create(
+        {"id": int, "crawl_id": int, "name": str, "path": str, "sha256": str, "source": str, "captured_at": str,
+         "captured_from": str, "status": str, "listings": int, "reason": str, "imported_at": str},
+        pk="id", not_null={"sha256"}, foreign_keys=[("crawl_id", "crawls", "id")], if_not_exists=True)
+    db.table("imported_files").create_index(["sha256"], unique=True, if_not_exists=True)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, _v2_alerts, _v3_more_sources, _v4_rentals,
-                                                _v5_materialized_index]
+                                                _v5_materialized_index, _v6_imports]
 """Applied in order; never edit a released migration, append a new one."""
 
 

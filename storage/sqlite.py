@@ -85,11 +85,14 @@ class SqliteStore(IndexTables):
         self.close()
 
     # -- crawls --------------------------------------------------------------------------
-    def start_crawl(self, source: str, queries: Sequence[str] = (), pid: int | None = None) -> int:
+    def start_crawl(self, source: str, queries: Sequence[str] = (), pid: int | None = None, *,
+                    kind: str = "crawl") -> int:
+        """A new ``running`` crawl; ``kind`` is ``crawl`` (a spider run), ``replay`` or ``import``."""
         with self._transaction():
             cursor = self.db.execute(
-                "INSERT INTO crawls (source, started_at, status, queries, pid) VALUES (?, ?, 'running', ?, ?)",
-                [source, utcnow(), json.dumps(list(queries)), pid],
+                "INSERT INTO crawls (source, started_at, status, queries, pid, kind)"
+                " VALUES (?, ?, 'running', ?, ?, ?)",
+                [source, utcnow(), json.dumps(list(queries)), pid, kind],
             )
         return int(cursor.lastrowid or 0)
 
@@ -127,6 +130,13 @@ class SqliteStore(IndexTables):
     def page_statuses(self, crawl_id: int) -> dict[str, int]:
         return {row[0]: row[1] for row in self.db.execute(
             "SELECT status, COUNT(*) FROM pages WHERE crawl_id = ? GROUP BY status", [crawl_id])}
+
+    def page_problems(self, crawl_id: int) -> list[tuple[str, str, int]]:
+        """``(status, reason, pages)`` of a crawl's blocked, failed and layout-change pages, most pages first."""
+        return [(row[0], row[1] or "", int(row[2])) for row in self.db.execute(
+            "SELECT status, reason, COUNT(*) FROM pages WHERE crawl_id = ? AND status IN"
+            " ('blocked', 'failed', 'layout_change') GROUP BY status, reason ORDER BY COUNT(*) DESC, reason",
+            [crawl_id])]
 
     def fail_abandoned_crawls(self, source: str | None = None, error: str = "crawl process ended early") -> int:
         """Mark crawls still 'running' (their process died) as failed."""
@@ -322,7 +332,8 @@ class SqliteStore(IndexTables):
                 [rule, key, state, last_value, last_fired_at, utcnow()])
 
     def recent_crawls(self, source: str, limit: int = 10, before_id: int | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM crawls WHERE source = ? AND status != 'running'"
+        # Imports are files a person saved, not the scraper's work: they never set a source's health baseline.
+        sql = "SELECT * FROM crawls WHERE source = ? AND status != 'running' AND kind != 'import'"
         params: list[Any] = [source]
         if before_id is not None:
             sql += " AND id < ?"
@@ -427,10 +438,22 @@ class SqliteStore(IndexTables):
         row = self.db.execute("SELECT value FROM meta WHERE key = 'daemon'").fetchone()
         return str(row[0]) if row else None
 
+    def meta(self, key: str) -> tuple[str, str] | None:
+        """``(value, updated_at)`` of a stored fact, or ``None``."""
+        row = self.db.execute("SELECT value, updated_at FROM meta WHERE key = ?", [key]).fetchone()
+        return (str(row[0]), str(row[1])) if row else None
+
+    def put_meta(self, key: str, value: str) -> None:
+        with self._transaction():
+            self.db.execute("INSERT INTO meta (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key)"
+                            " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                            [key, value, utcnow()])
+
     def last_crawls(self) -> list[dict[str, Any]]:
         """The latest crawl of each source."""
         return list(self.db.query(
-            "SELECT * FROM crawls WHERE id IN (SELECT MAX(id) FROM crawls GROUP BY source) ORDER BY source"))
+            "SELECT * FROM crawls WHERE id IN (SELECT MAX(id) FROM crawls WHERE kind != 'import' GROUP BY source)"
+            " ORDER BY source"))
 
     # -- plumbing ------------------------------------------------------------------------
     def _transaction(self) -> _Transaction:

@@ -161,14 +161,16 @@ def test_akamai_error_is_blocked_and_not_retried(tmp_path: Path, corpus: Path) -
     assert page["status"] == "blocked" and page["http_status"] == 503
 
 
-def test_robots_disallow_stops_with_one_line_pointing_to_the_api(tmp_path: Path) -> None:
+def test_robots_disallow_in_the_crawl_blocks_pages_with_a_reason_pointing_to_the_api(tmp_path: Path) -> None:
+    """The crawl obeys robots.txt itself too (the source check before it may not have been able to read it)."""
+    from gpuprices.config import load_settings
+    from gpuprices.crawling import run_crawl
+
     with LocalServer() as server:
         server.route("/robots.txt", Reply(b"User-agent: *\nDisallow: /sch/\n", headers={"Content-Type": "text/plain"}))
         config = _config(tmp_path, server, include_sold="false")
-        done = run_cli("--config", str(config), "crawl", "--source", "ebay", cwd=tmp_path)
+        row = run_crawl(load_settings(str(config)), "ebay")
         assert server.seen("/sch/i.html") == []
-    assert done.returncode == 1
-    lines = [line for line in done.stderr.splitlines() if "robots.txt" in line]
-    assert lines and "ebay-api" in lines[0]
+    assert row["status"] == "blocked"
     page = query(tmp_path / "prices.db", "SELECT * FROM pages")[0]
-    assert page["status"] == "blocked" and "robots.txt" in page["reason"]
+    assert page["status"] == "blocked" and "robots.txt" in page["reason"] and "ebay-api" in page["reason"]

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from gpuprices.cli import cli
+from gpuprices.exceptions import NoDataError
 from gpuprices.market import (
     INDEX_COLUMNS,
     INDEX_EXPORT_COLUMNS,
@@ -328,14 +329,44 @@ def test_cli_chart_picks_the_busiest_sku(tmp_path: Path, config: Path) -> None:
     assert H100 in result.output and "data:image/png;base64," in out.read_text(encoding="utf-8")
 
 
-def test_cli_chart_without_data_is_one_line_exit_1(tmp_path: Path, config: Path) -> None:
+def test_cli_chart_without_data_is_one_line_exit_4(tmp_path: Path, config: Path) -> None:
     _fill_cli_db(tmp_path)
     result = run_cli("--config", str(config), "chart", "--sku", "a100-80gb-pcie", "-o", str(tmp_path / "x.png"),
                      cwd=tmp_path)
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 4, result.stderr
     assert "Traceback" not in result.stderr and "no index data" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.png").exists()
     wrong_side = CliRunner().invoke(cli, ["--config", str(config), "chart", "--sku", H100, "--condition", "new",
                                           "-o", str(tmp_path / "y.png")])
-    assert wrong_side.exit_code == 1 and "no index data for h100-80gb-pcie (asking, condition new)" in (
-        wrong_side.output)
+    assert isinstance(wrong_side.exception, NoDataError)  # main() turns it into exit code 4
+    assert "no index data for h100-80gb-pcie (asking, condition new)" in str(wrong_side.exception)
+
+
+def test_chart_with_one_day_draws_band_and_list_price_on_a_short_time_axis(store: SqliteStore,
+                                                                          catalog: Catalog) -> None:
+    import itertools
+
+    import numpy as np
+    from matplotlib import dates as mdates
+
+    from gpuprices.market.chart import chart_figure
+
+    day = date(2026, 3, 10)
+    insert_observations(store, [{"item_id": f"one{i}", "price": str(30000 + 1500 * i), "seller": f"s{i}",
+                                 "observed_at": at(day)} for i in range(4)])
+    index = compute_index(store, catalog, days=1, today=day, min_samples=2)
+    rows = rows_of(index, sku=H100, side="asking", condition_group="all")
+    figure = chart_figure(rows, sku=H100, side="asking", condition_group="all")
+    figure.canvas.draw()
+    price_ax, premium_ax = figure.axes
+    start, end = (mdates.num2date(x) for x in premium_ax.get_xlim())
+    assert 6 <= (end - start).days <= 8  # about a week around the day, not years
+    band = price_ax.collections[0]
+    assert band.get_paths() and np.ptp(band.get_paths()[0].vertices[:, 0]) > 0.9  # a day wide, not a zero-width sliver
+    list_line = next(line for line in price_ax.lines if line.get_label() == "list price")
+    assert len(set(list_line.get_xdata())) >= 2 and set(list_line.get_ydata()) == {36000.0}
+    labels = [tick.get_text() for tick in premium_ax.get_yticklabels() if tick.get_text()]
+    values = [float(label.rstrip("%").replace("−", "-")) for label in labels]
+    steps = {round(b - a, 6) for a, b in itertools.pairwise(values)}
+    assert len(steps) == 1  # evenly spaced ticks, each printed exactly (no "+2%" for 2.5)
+    assert all(label == "0%" or label.startswith(("+", "-")) for label in labels)

@@ -1,7 +1,8 @@
 """The ``gpuprices`` command: one click group, one module per family of commands.
 
 Exit codes: 0 success, 1 an operation failed (e.g. every page of a crawl was blocked),
-2 bad configuration or usage, 3 a blocked page given to ``parse``.
+2 bad configuration or usage, 3 a blocked page given to ``parse``, 4 no data (nothing to show),
+130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from typing import TYPE_CHECKING
 import click
 
 from gpuprices import CONFIG_ENV
-from gpuprices.exceptions import BlockedPageError, ConfigError, GpupricesError
+from gpuprices.exceptions import BlockedPageError, ConfigError, GpupricesError, NoDataError
+
+NO_DATA = 4
+"""Exit code of every command that has nothing to show (see :class:`~gpuprices.exceptions.NoDataError`)."""
 
 if TYPE_CHECKING:
     from gpuprices.config import Settings
@@ -62,7 +66,7 @@ COMMAND_MODULES = {
     "crawl": "crawl", "parse": "parse", "export": "export", "classify": "classify", "reclassify": "classify",
     "reparse": "archive", "sources": "sources", "watch": "sources", "run": "monitor", "status": "monitor",
     "premium": "market", "chart": "market", "rental": "rental", "breakeven": "rental", "alerts": "alerts",
-    "serve": "serve",
+    "serve": "serve", "import": "importing", "skus": "skus",
 }
 """Command name → module of ``gpuprices.cli`` that defines it (in its ``COMMANDS``), in help order."""
 
@@ -96,6 +100,9 @@ def run(argv: list[str] | None = None) -> int:
     except BlockedPageError as exc:
         click.echo(f"gpuprices: {exc}", err=True)
         return 3
+    except NoDataError as exc:
+        click.echo(f"gpuprices: {exc}", err=True)
+        return NO_DATA
     except GpupricesError as exc:
         click.echo(f"gpuprices: {exc}", err=True)
         return 1

@@ -10,6 +10,7 @@ import click
 
 from gpuprices.alerts.outbox import Alert, Outbox, utc_now
 from gpuprices.cli.output import write_rows
+from gpuprices.exceptions import NoDataError
 from gpuprices.storage.sqlite import SqliteStore
 
 LIST_COLUMNS = ("created_at", "rule", "key", "title", "channel", "status", "attempts", "next_attempt_at",
@@ -107,6 +108,10 @@ def retry_alerts(app: Any, delivery_ids: tuple[int, ...]) -> None:
     """Re-queue dead deliveries (same webhook-id, fresh deadline) and try them once now."""
     with SqliteStore(app.settings.storage.database) as store, Outbox(store, app.settings.alerts) as outbox:
         requeued = outbox.retry(list(delivery_ids) if delivery_ids else None)
+        if delivery_ids and not requeued:  # the ids named nothing to retry: say so, not "re-queued 0"
+            which = ", ".join(f"#{number}" for number in delivery_ids)
+            raise NoDataError(f"no dead delivery {which} to retry: no such delivery, or it is not dead "
+                              "(see `gpuprices alerts list`)")
         report = outbox.deliver_due()
     click.echo(f"re-queued {requeued}; delivered {report.delivered}, will retry {report.retried},"
                f" dead {report.dead}")

@@ -10,6 +10,7 @@ from typing import IO, Any
 
 import click
 
+from gpuprices import sources as registry
 from gpuprices.cli.output import FORMULA_PREFIXES, format_option, output_option, write_rows, write_table
 from gpuprices.market import INDEX_EXPORT_COLUMNS, index_rows
 from gpuprices.market.deals import DEAL_COLUMNS, deal_book, with_deal_context
@@ -32,7 +33,8 @@ def _since(value: str | None) -> date | None:
 @format_option(default="csv", choices=("csv", "json"))
 @output_option
 @click.option("--since", default=None, help="Only rows seen (or crawls started) on or after this date (YYYY-MM-DD).")
-@click.option("--source", default=None, help="Only rows from this source (ebay, ebay-api).")
+@click.option("--source", type=click.Choice(registry.names()), default=None,
+              help="Only rows from this source (listings, observations, crawls).")
 @click.pass_obj
 def export(app: Any, table: str, fmt: str, output: str, since: str | None, source: str | None) -> None:
     """Export listings, observations, crawls, or the daily price index per SKU (``index``).
@@ -42,6 +44,9 @@ def export(app: Any, table: str, fmt: str, output: str, since: str | None, sourc
 
     CSV opens cleanly in a spreadsheet: formula-like text is neutralized, numbers stay numbers.
     ``--source`` does not apply to the index, which combines every source."""
+    if source is not None and table == "index":
+        raise click.BadParameter("the index combines every source; --source applies to listings, observations "
+                                 "and crawls", param_hint="--source")
     settings = app.settings
     with SqliteStore(settings.storage.database) as store:
         write: Callable[[IO[str]], int]

@@ -8,7 +8,9 @@ from typing import Any
 
 import click
 
-from gpuprices.cli.output import write_rows
+from gpuprices.cli.output import in_existing_folder, usd, write_rows
+from gpuprices.cli.skus import check_sku
+from gpuprices.exceptions import NoDataError
 from gpuprices.market.index import CONDITION_GROUPS, SIDES, compute_index, utc_today
 from gpuprices.market.premium import PREMIUM_COLUMNS, empty_row, premium_table
 from gpuprices.pipeline.classify.catalog import Catalog, load_catalog
@@ -17,15 +19,6 @@ from gpuprices.storage.sqlite import SqliteStore
 
 def _catalog(app: Any) -> Catalog:
     return load_catalog(extra=app.settings.catalog or None)
-
-
-def _check_sku(catalog: Catalog, sku: str | None) -> str | None:
-    if sku is None:
-        return None
-    key = sku.strip().lower()
-    if key not in catalog:
-        raise click.BadParameter(f"unknown SKU {sku!r} (ids look like h100-80gb-pcie)", param_hint="--sku")
-    return key
 
 
 def _days_option(default: int | None, text: str) -> Any:
@@ -50,7 +43,7 @@ def premium(app: Any, sku: str | None, days: int, fmt: str, show_all: bool) -> N
     [market] min_samples listings or on one seller.
     """
     catalog = _catalog(app)
-    sku = _check_sku(catalog, sku)
+    sku = check_sku(catalog, sku)
     today = utc_today()
     with SqliteStore(app.settings.storage.database) as store:
         index = compute_index(store, catalog, days=days, sku=sku, min_samples=app.settings.market.min_samples,
@@ -58,11 +51,10 @@ def premium(app: Any, sku: str | None, days: int, fmt: str, show_all: bool) -> N
     rows = premium_table(index, today=today)
     if show_all:
         rows = _with_missing(rows, catalog, sku, today)
-    if not rows:  # an empty answer, not a failure: exit 0, and say so where people look
-        click.echo(f"no index data in the last {days} days" + (f" for {sku}" if sku else ""), err=True)
+    if not rows:
+        raise NoDataError(f"no index data in the last {days} days" + (f" for {sku}" if sku else ""))
     if fmt == "table":
-        if rows:
-            _print_table(rows, days=days, min_samples=app.settings.market.min_samples)
+        _print_table(rows, days=days, min_samples=app.settings.market.min_samples)
     else:
         write_rows(rows, fmt, sys.stdout, columns=PREMIUM_COLUMNS if fmt == "csv" else None)
 
@@ -84,10 +76,6 @@ def _with_missing(rows: list[dict[str, Any]], catalog: Catalog, sku: str | None,
     return sorted(out, key=lambda r: (r["sku"], sides[r["side"]], groups[r["condition_group"]]))
 
 
-def _usd(text: str | None) -> str:
-    return "—" if text is None else f"${float(text):,.0f}"
-
-
 def _pct(value: float | None, *, scale: float = 1.0) -> str:
     return "—" if value is None else f"{value * scale:+.1f}%"
 
@@ -106,7 +94,7 @@ def _print_table(rows: list[dict[str, Any]], *, days: int, min_samples: int) -> 
         premium_text = _pct(row["premium_pct"])
         style = "red" if (row["premium"] or 0) < 0 else "green" if row["premium"] else ""
         table.add_row(row["sku"], row["side"], row["condition_group"], row["day"] or "—", str(row["n"]),
-                      _usd(row["median_usd"]), _usd(row["list_price_usd"]),
+                      usd(row["median_usd"]), usd(row["list_price_usd"]),
                       f"[{style}]{premium_text}[/]" if style else premium_text,
                       _pct(row["change_7d"], scale=100), "*" if row["indicative"] else "")
     console = Console()
@@ -124,19 +112,20 @@ def _print_table(rows: list[dict[str, Any]], *, days: int, min_samples: int) -> 
               show_default=True, help="Condition group: new (+ open box), used (+ refurbished, unknown), or all.")
 @_days_option(None, "Days of history up to today (UTC); default: [market] history_days.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              callback=in_existing_folder,
               help="Chart file: FILE.png, or FILE.html (self-contained page with the chart and the numbers).")
 @click.pass_obj
 def chart(app: Any, sku: str | None, side: str, condition_group: str, days: int | None, output: Path) -> None:
     """Chart one SKU's daily median price (p25–p75 band, list price line) and its premium over list.
 
-    Exits with code 1 and one line when there is no data for that SKU, side and condition.
+    Exits with code 4 (no data) and one line when there is no data for that SKU, side and condition.
     """
     from gpuprices.market.chart import render_chart  # matplotlib is slow to import; only this command needs it
 
     if output.suffix.lower() not in (".png", ".html"):
         raise click.BadParameter("must end in .png or .html", param_hint="-o/--output")
     catalog = _catalog(app)
-    sku = _check_sku(catalog, sku)
+    sku = check_sku(catalog, sku)
     window = days or app.settings.market.history_days
     today = utc_today()
     with SqliteStore(app.settings.storage.database) as store:
@@ -144,14 +133,14 @@ def chart(app: Any, sku: str | None, side: str, condition_group: str, days: int 
         index = compute_index(store, catalog, days=window, sku=sku, min_samples=app.settings.market.min_samples,
                               today=today)
     if index.empty:
-        raise click.ClickException(f"no index data in the last {window} days" + (f" for {sku}" if sku else ""))
+        raise NoDataError(f"no index data in the last {window} days" + (f" for {sku}" if sku else ""))
     if sku is None:
         overall = index[index["condition_group"] == "all"]
         sku = str(overall.groupby("sku")["n"].sum().idxmax())
     try:
         written = render_chart(index, sku=sku, side=side, condition_group=condition_group, output=output)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+    except ValueError as exc:  # nothing for this side and condition
+        raise NoDataError(str(exc)) from None
     click.echo(f"chart of {sku} ({side}, {condition_group}) written to {written}", err=True)
 
 

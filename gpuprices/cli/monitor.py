@@ -10,8 +10,8 @@ import click
 
 from gpuprices.alerts.health import check_crawl
 from gpuprices.alerts.outbox import Outbox
-from gpuprices.cli.crawl import summary_line
-from gpuprices.cycle import enabled_sources, run_cycle
+from gpuprices.cli.crawl import alerts_line, summary_lines
+from gpuprices.cycle import cycle_sources, enabled_sources, run_cycle, skipped_sources
 from gpuprices.daemon import Daemon, DatabaseLock, trigger_for
 from gpuprices.sources import schedule_of
 from gpuprices.storage.sqlite import SqliteStore
@@ -28,19 +28,18 @@ def run(app: Any, once: bool) -> None:
     if not once:
         Daemon(settings, verbose=app.verbose).run()
         return
-    if not enabled_sources(settings):
-        click.echo("ebay-api: skipped (set EBAY_CLIENT_ID and EBAY_CLIENT_SECRET to use eBay's API)", err=True)
+    states = cycle_sources(settings)
+    for line in skipped_sources(states):  # once, here: a source that cannot run is not run
+        click.echo(line, err=True)
     with DatabaseLock(settings.storage.database):
-        report = run_cycle(settings, verbose=app.verbose)
-    for crawl in report.crawls:
-        click.echo(summary_line(crawl))
+        report = run_cycle(settings, [state.name for state in states if state.ready], verbose=app.verbose)
+    for line in summary_lines(settings, report.crawls):
+        click.echo(line)
     for verdict in report.health:
         click.echo(f"health {verdict.source}: {verdict.summary}")
     for error in report.errors:
-        click.echo(f"error: {error}", err=True)
-    muted = " (market alerts muted: a source is degraded)" if report.muted else ""
-    click.echo(f"alerts: {report.alerts} new{muted}; deliveries: {report.delivered} delivered, "
-               f"{report.pending} pending, {report.dead} dead")
+        click.echo(error, err=True)
+    click.echo(alerts_line(report))
     if report.crawls and all(c["status"] in ("blocked", "failed") for c in report.crawls):
         raise click.exceptions.Exit(1)
 

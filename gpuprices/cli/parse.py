@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
 from gpuprices import sources as registry
+from gpuprices.cli.dates import day_option_value
 from gpuprices.cli.options import LazyChoice
 from gpuprices.cli.output import format_option, write_rows
 from gpuprices.core.items import PageStatus
@@ -22,12 +23,7 @@ from gpuprices.spiders.parsers.rental import RENTAL_PARSE_SOURCES, RENTAL_ROW_CO
 
 
 def _observed(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    except ValueError:
-        raise click.BadParameter("use YYYY-MM-DD", param_hint="--date") from None
+    return day_option_value(value, "--date")
 
 
 @click.command()

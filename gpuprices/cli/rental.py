@@ -7,22 +7,14 @@ from typing import Any
 
 import click
 
-from gpuprices.cli.output import write_rows
+from gpuprices.cli.output import usd, write_rows
+from gpuprices.cli.skus import check_sku
+from gpuprices.exceptions import NoDataError
 from gpuprices.market.breakeven import BREAKEVEN_COLUMNS, breakeven_table
 from gpuprices.market.index import utc_today
 from gpuprices.market.rental_index import RENTAL_INDEX_COLUMNS, compute_rental_index, rental_index_rows
-from gpuprices.pipeline.classify.catalog import Catalog, load_catalog
+from gpuprices.pipeline.classify.catalog import load_catalog
 from gpuprices.storage.sqlite import SqliteStore
-
-
-def _sku(catalog: Catalog, sku: str | None) -> str | None:
-    if sku is None:
-        return None
-    key = sku.strip().lower()
-    if key not in catalog:
-        raise click.BadParameter(f"unknown SKU {sku!r} (ids look like h100-80gb-sxm5)", param_hint="--sku")
-    return key
-
 
 _SKU = click.option("--sku", default=None, help="Only this SKU (catalog id, e.g. h100-80gb-sxm5).")
 _FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
@@ -58,16 +50,14 @@ def breakeven(app: Any, sku: str | None, days: int, fmt: str) -> None:
     costs less than the electricity of owning.
     """
     catalog = load_catalog(extra=app.settings.catalog or None)
-    sku = _sku(catalog, sku)
+    sku = check_sku(catalog, sku)
     with SqliteStore(app.settings.storage.database) as store:
         rows = breakeven_table(store, catalog, app.settings.breakeven, sku=sku, today=utc_today(), days=days)
-    if not rows:  # an answer, not a failure: exit 0 and say why where people look
-        click.echo(f"no SKU with both a purchase price and an on-demand rental price in the last {days} days"
-                   + (f" for {sku}" if sku else ""), err=True)
+    if not rows:
+        raise NoDataError(f"no SKU with both a purchase price and an on-demand rental price in the last {days} days"
+                          + (f" for {sku}" if sku else ""))
     if fmt != "table":
         write_rows(rows, fmt, sys.stdout, columns=BREAKEVEN_COLUMNS if fmt == "csv" else None)
-        return
-    if not rows:
         return
     from rich.table import Table
 
@@ -80,9 +70,9 @@ def breakeven(app: Any, sku: str | None, days: int, fmt: str) -> None:
         table.add_column(name, justify="left" if name in ("SKU", "basis") else "right", no_wrap=name == "SKU")
     for row in rows:
         basis = f"{row['purchase_basis']} (n={row['purchase_n']})"
-        table.add_row(row["sku"], f"${float(row['purchase_usd']):,.0f}", basis,
+        table.add_row(row["sku"], usd(row["purchase_usd"]), basis,
                       _hours(row["rental_usd_per_gpu_hour"]), _hours(row["spot_usd_per_gpu_hour"]),
-                      _hours(row["owned_usd_per_gpu_hour"]), f"${float(row['resale_usd_at_horizon']):,.0f}",
+                      _hours(row["owned_usd_per_gpu_hour"]), usd(row["resale_usd_at_horizon"]),
                       _months(row["months"]), _months(row["months_spot"]) if row["spot_usd_per_gpu_hour"] else "—")
     _print(table)
 
@@ -106,15 +96,13 @@ def rental(app: Any, sku: str | None, days: int, fmt: str) -> None:
     the database but never indexed.
     """
     catalog = load_catalog(extra=app.settings.catalog or None)
-    sku = _sku(catalog, sku)
+    sku = check_sku(catalog, sku)
     with SqliteStore(app.settings.storage.database) as store:
         rows = rental_index_rows(compute_rental_index(store, days=days, sku=sku, today=utc_today()))
     if not rows:
-        click.echo(f"no rental prices in the last {days} days" + (f" for {sku}" if sku else ""), err=True)
+        raise NoDataError(f"no rental prices in the last {days} days" + (f" for {sku}" if sku else ""))
     if fmt != "table":
         write_rows(rows, fmt, sys.stdout, columns=RENTAL_INDEX_COLUMNS if fmt == "csv" else None)
-        return
-    if not rows:
         return
     from rich.table import Table
 

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from gpuprices import sources as registry
+from gpuprices.cli.output import plural
 from gpuprices.sources import describe, source_states, watch_target
 from gpuprices.storage.sqlite import SqliteStore
 
@@ -21,7 +22,8 @@ def _watched(store: SqliteStore) -> dict[str, list[str]]:
               help="Human-readable lines or one JSON object per source.")
 @click.pass_obj
 def sources(app: Any, fmt: str) -> None:
-    """List the sources with their state (on/off, ready), last crawl, and what they still need."""
+    """List the sources with their state (ready, off, idle: nothing to crawl, not runnable), last crawl,
+    and why a source cannot run (API keys missing, robots.txt disallows its pages)."""
     with SqliteStore(app.settings.storage.database) as store:
         lasts = {row["source"]: row for row in store.last_crawls()}
         states = source_states(app.settings, _watched(store))
@@ -30,10 +32,11 @@ def sources(app: Any, fmt: str) -> None:
         if fmt == "json":
             click.echo(json.dumps(row))
             continue
-        flag = "ready" if state.ready else ("off" if not state.enabled else f"needs {state.needs}")
-        last = f"last crawl {row['last_crawl']} {row['last_status']} ({row['last_listings']} listings)" \
+        flag = "ready" if state.ready else "off" if not state.enabled else "idle" if state.idle else "not runnable"
+        last = f"last crawl {row['last_crawl']} {row['last_status']} ({plural(row['last_listings'] or 0, 'listing')})" \
             if row["last_crawl"] else "never crawled"
-        click.echo(f"{state.name:13} {flag:48} {state.description}; {last}")
+        why = f" — {state.needs}" if state.needs else ""
+        click.echo(f"{state.name:13} {flag:13} {state.description}; {last}{why}")
 
 
 @click.group()

@@ -93,6 +93,22 @@ class Catalog:
         """The SKU with this id, or ``None``."""
         return self._by_id.get(sku_id)
 
+    def closest(self, text: str, count: int = 3) -> list[str]:
+        """The ids most like ``text`` (an unknown SKU someone typed): ids containing it first, then
+        the nearest spellings."""
+        import difflib
+
+        key = text.strip().lower()
+        containing = [sku_id for sku_id in self._by_id if key and key in sku_id]
+        near = difflib.get_close_matches(key, list(self._by_id), n=count, cutoff=0.4)
+        return list(dict.fromkeys([*containing, *near]))[:count]
+
+    def unknown(self, text: str) -> str:
+        """One line for an unknown SKU id, naming the closest ones."""
+        closest = self.closest(text)
+        hint = f"closest: {', '.join(closest)}" if closest else "see `gpuprices skus`"
+        return f"unknown SKU {text!r}; {hint}"
+
     def models(self) -> list[str]:
         """Model names in catalog order, each once."""
         return list(self._by_model)

@@ -25,11 +25,25 @@ from gpuprices.spiders.parsers.rental_skypilot import parse_skypilot_csv
 from gpuprices.spiders.parsers.rental_tracker import parse_tracker_jsonl
 from gpuprices.spiders.parsers.rental_vast import parse_vast_json
 
-__all__ = ["FEED_KINDS", "RENTAL_PARSE_SOURCES", "RENTAL_ROW_COLUMNS", "ParsedFeed", "RentalOffer", "parse_feed",
-           "parse_rental_file", "rental_row"]
+__all__ = ["FEED_KINDS", "RENTAL_PARSE_SOURCES", "RENTAL_ROW_COLUMNS", "ParsedFeed", "RentalOffer", "guess_feed_kind",
+           "parse_feed", "parse_rental_file", "rental_row"]
 
 RENTAL_PARSE_SOURCES = tuple(f"rental-{kind}" for kind in FEED_KINDS)
 """``gpuprices parse --source`` values: ``rental-skypilot``, ``rental-vast``, ``rental-tracker``."""
+
+
+def guess_feed_kind(data: bytes) -> str | None:
+    """The rental feed a saved file is, when its first line says so: a SkyPilot catalog header, a
+    gpu-price-tracker snapshot line, or a vast.ai offer search answer; else ``None``."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    first = head.split(b"\n", 1)[0]
+    if b"InstanceType" in first and b"AcceleratorName" in first:
+        return "skypilot"
+    if first.startswith(b"{") and b'"price_stats"' in first and b'"by_provider"' in first:
+        return "tracker"
+    if head.startswith(b"{") and b'"offers"' in head[:200] and b'"dph_total"' in data[:20000]:
+        return "vast"
+    return None
 
 
 def parse_feed(kind: str, body: bytes, *, url: str, observed_at: datetime, cloud: str | None = None,
