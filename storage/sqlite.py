@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -17,6 +18,8 @@ from gpuprices.core.items import PageReport, PageStatus
 from gpuprices.core.listing import NormalizedListing, listing_row
 from gpuprices.exceptions import StorageError
 from gpuprices.storage.schema import _CLASS_COLUMNS, _PRICE_COLUMNS, migrate
+
+logger = logging.getLogger(__name__)
 
 _LISTING_STATE = ("source", "site", "url", "title", *_PRICE_COLUMNS, "availability", "seller", "seller_feedback",
                   "location", "created_at", *_CLASS_COLUMNS)
@@ -98,19 +101,37 @@ class SqliteStore:
 
     def finish_crawl(self, crawl_id: int, status: str, *, dropped: dict[str, int] | None = None,
                      error: str | None = None) -> dict[str, Any]:
-        """Close a crawl: page and listing totals are computed from what was recorded."""
+        """Close a running crawl: page and listing totals are computed from what was recorded.
+
+        A crawl already closed (e.g. marked failed after its process was lost) never changes again.
+        """
         pages = self.page_statuses(crawl_id)
         with self._transaction():
-            self.db.execute(
+            cursor = self.db.execute(
                 "UPDATE crawls SET finished_at = ?, status = ?, pages = ?, blocked_pages = ?,"
                 " layout_change_pages = ?, failed_pages = ?, empty_pages = ?, dropped = ?, error = ?"
-                " WHERE id = ?",
+                " WHERE id = ? AND status = 'running'",
                 [utcnow(), status, sum(pages.values()), pages.get(PageStatus.BLOCKED.value, 0),
                  pages.get(PageStatus.LAYOUT_CHANGE.value, 0), pages.get("failed", 0),
                  pages.get(PageStatus.EMPTY.value, 0), json.dumps(dropped or {}, sort_keys=True), error,
                  crawl_id],
             )
-        return self.crawl(crawl_id)
+        row = self.crawl(crawl_id)
+        if cursor.rowcount == 0:
+            logger.warning("crawl %d is already closed (%s): not closed again as %s", crawl_id, row["status"], status)
+        return row
+
+    def set_crawl_pid(self, crawl_id: int, pid: int) -> None:
+        """Record the process running a crawl (a restarted daemon ends it if it survived)."""
+        with self._transaction():
+            self.db.execute("UPDATE crawls SET pid = ? WHERE id = ?", [pid, crawl_id])
+
+    def crawl_is_running(self, crawl_id: int) -> bool:
+        row = self.db.execute("SELECT status FROM crawls WHERE id = ?", [crawl_id]).fetchone()
+        return bool(row) and row[0] == "running"
+
+    def running_crawls(self) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM crawls WHERE status = 'running' ORDER BY id"))
 
     def crawl(self, crawl_id: int) -> dict[str, Any]:
         rows = list(self.db.query("SELECT * FROM crawls WHERE id = ?", [crawl_id]))
@@ -335,14 +356,20 @@ class SqliteStore:
 
     # -- daemon facts ---------------------------------------------------------------------
     def put_daemon_status(self, value: str) -> None:
-        with self._transaction():
-            self.db.execute("INSERT INTO meta (key, value, updated_at) VALUES ('daemon', ?, ?) ON CONFLICT(key)"
-                            " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                            [value, utcnow()])
+        self.put_meta("daemon", value)
 
     def daemon_status(self) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'daemon'").fetchone()
+        return self.get_meta("daemon")
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
         return str(row[0]) if row else None
+
+    def put_meta(self, key: str, value: str) -> None:
+        with self._transaction():
+            self.db.execute("INSERT INTO meta (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key)"
+                            " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                            [key, value, utcnow()])
 
     def last_crawls(self) -> list[dict[str, Any]]:
         """The latest crawl of each source."""

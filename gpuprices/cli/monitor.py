@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,7 +27,8 @@ def run(app: Any, once: bool) -> None:
     deliver alerts. Stops cleanly on SIGTERM/SIGINT; one daemon per database."""
     settings = app.settings
     if not once:
-        Daemon(settings, verbose=app.verbose).run()
+        if Daemon(settings, verbose=app.verbose).run() == signal.SIGINT:
+            raise click.exceptions.Exit(130)  # Ctrl-C: the shell's convention for "interrupted"
         return
     if not enabled_sources(settings):
         click.echo("ebay-api: skipped (set EBAY_CLIENT_ID and EBAY_CLIENT_SECRET to use eBay's API)", err=True)
@@ -38,7 +40,8 @@ def run(app: Any, once: bool) -> None:
         click.echo(f"health {verdict.source}: {verdict.summary}")
     for error in report.errors:
         click.echo(f"error: {error}", err=True)
-    muted = " (market alerts muted: a source is degraded)" if report.muted else ""
+    muted = (f" (market alerts muted, their rows rest on a degraded source: {', '.join(report.muted_keys)})"
+             if report.muted_keys else "")
     click.echo(f"alerts: {report.alerts} new{muted}; deliveries: {report.delivered} delivered, "
                f"{report.pending} pending, {report.dead} dead")
     if report.crawls and all(c["status"] in ("blocked", "failed") for c in report.crawls):
