@@ -67,6 +67,7 @@ def scrapy_settings(settings: Settings, *, crawl_id: int, verbose: bool = False)
             "gpuprices.spiders.middlewares.PoliteRetryMiddleware": 550,
             "gpuprices.pipeline.archiving.ArchiveMiddleware": 50,  # near the engine: sees final responses only
         },
+        "SPIDER_MIDDLEWARES": {"gpuprices.spiders.middlewares.ParserErrorMiddleware": 50},  # nearest the spider
         "EXTENSIONS": {"gpuprices.spiders.progress.ProgressExtension": 500},
         "GPUPRICES_DATABASE": str(settings.storage.database),
         "GPUPRICES_CRAWL_ID": crawl_id,

@@ -9,6 +9,7 @@ Hierarchy::
     │   └── BlockedPageError   a bot check or edge error page instead of content (exit code 3)
     ├── ConversionError        no exchange rate for a currency
     ├── StorageError           the database cannot be opened or written
+    │   └── DatabaseUnusableError  not a database, damaged, or of a newer schema (exit code 2)
     └── CrawlError             a crawl could not run or every page failed
 
 Messages are one line and never contain secrets.
@@ -43,6 +44,10 @@ class ConversionError(GpupricesError):
 
 class StorageError(GpupricesError):
     """The database cannot be opened, migrated or written."""
+
+
+class DatabaseUnusableError(StorageError):
+    """The file is not an SQLite database, is damaged, or has a schema newer than this gpuprices."""
 
 
 class CrawlError(GpupricesError):

@@ -16,8 +16,8 @@ from sqlite_utils import Database
 
 from gpuprices.core.items import PageReport, PageStatus
 from gpuprices.core.listing import NormalizedListing, listing_row
-from gpuprices.exceptions import StorageError
-from gpuprices.storage.schema import _CLASS_COLUMNS, _PRICE_COLUMNS, migrate
+from gpuprices.exceptions import DatabaseUnusableError, StorageError
+from gpuprices.storage.schema import _CLASS_COLUMNS, _PRICE_COLUMNS, MIGRATIONS, migrate
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ class SqliteStore:
         try:
             if self.path.parent and not self.path.parent.exists():
                 raise StorageError(f"database folder does not exist: {self.path.parent}")
+            _check_header(self.path)
             conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
             self.db = Database(conn)
             # Autocommit mode plus explicit BEGIN/COMMIT: we decide the transaction boundaries.
@@ -67,10 +68,19 @@ class SqliteStore:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot open database {self.path}: {exc}") from None
+            raise storage_error(f"cannot open database {self.path}", exc) from None
 
     def _migrate(self) -> None:
+        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        if version > len(MIGRATIONS):
+            raise DatabaseUnusableError(
+                f"database {self.path} has schema version {version}, newer than this gpuprices knows "
+                f"({len(MIGRATIONS)}): upgrade gpuprices, or use another database")
         migrate(self.db)
+        missing = _CORE_TABLES - set(self.db.table_names())
+        if missing:
+            raise DatabaseUnusableError(f"database {self.path} is damaged: table(s) {', '.join(sorted(missing))} "
+                                        "missing; restore it from a backup or use another database")
 
     def close(self) -> None:
         self.db.conn.close()
@@ -381,6 +391,31 @@ class SqliteStore:
         return _Transaction(self.db.conn)
 
 
+_CORE_TABLES = frozenset({"crawls", "pages", "listings", "observations", "alerts", "deliveries", "meta"})
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_DAMAGE = ("malformed", "not a database", "file is encrypted", "disk image")
+
+
+def _check_header(path: Path) -> None:
+    """A non-empty file that does not start with SQLite's magic header is not ours to open."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(_SQLITE_HEADER))
+    except FileNotFoundError:
+        return  # created on first use
+    except OSError as exc:
+        raise StorageError(f"cannot read database {path}: {exc.strerror or exc}") from None
+    if header and header != _SQLITE_HEADER:
+        raise DatabaseUnusableError(f"{path} is not an SQLite database (wrong --config or storage.database?)")
+
+
+def storage_error(context: str, exc: sqlite3.Error) -> StorageError:
+    """One line for an SQLite error; a damaged file is :class:`DatabaseUnusableError`."""
+    if isinstance(exc, sqlite3.DatabaseError) and any(word in str(exc) for word in _DAMAGE):
+        return DatabaseUnusableError(f"{context}: the database file is damaged ({exc}); restore it from a backup")
+    return StorageError(f"{context}: {exc}")
+
+
 class _Transaction:
     """BEGIN IMMEDIATE … COMMIT; rolls back on any error and reports storage failures in one line."""
 
@@ -391,7 +426,7 @@ class _Transaction:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot write to the database: {exc}") from None
+            raise storage_error("cannot write to the database", exc) from None
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if exc_type is None:
@@ -399,11 +434,11 @@ class _Transaction:
                 self.conn.execute("COMMIT")
             except sqlite3.Error as error:
                 self._rollback()
-                raise StorageError(f"cannot write to the database: {error}") from None
+                raise storage_error("cannot write to the database", error) from None
         else:
             self._rollback()
             if isinstance(exc, sqlite3.Error):
-                raise StorageError(f"cannot write to the database: {exc}") from None
+                raise storage_error("cannot write to the database", exc) from None
 
     def _rollback(self) -> None:
         # SQLite rolls back by itself after some failures (SQLITE_FULL, SQLITE_IOERR): a second

@@ -7,12 +7,14 @@ Exit codes: 0 success, 1 an operation failed (e.g. every page of a crawl was blo
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
 
 import click
 
 from gpuprices.config import CONFIG_ENV, Settings, load_settings
-from gpuprices.exceptions import BlockedPageError, ConfigError, GpupricesError
+from gpuprices.exceptions import BlockedPageError, ConfigError, DatabaseUnusableError, GpupricesError
+from gpuprices.storage.sqlite import storage_error
 
 
 class AppContext:
@@ -76,6 +78,13 @@ def main(argv: list[str] | None = None) -> None:
     except BlockedPageError as exc:
         click.echo(f"gpuprices: {exc}", err=True)
         sys.exit(3)
+    except DatabaseUnusableError as exc:
+        click.echo(f"gpuprices: {exc}", err=True)
+        sys.exit(2)
+    except sqlite3.DatabaseError as exc:  # a query deep in a command met a damaged page
+        error = storage_error("database error", exc)
+        click.echo(f"gpuprices: {error}", err=True)
+        sys.exit(2 if isinstance(error, DatabaseUnusableError) else 1)
     except GpupricesError as exc:
         click.echo(f"gpuprices: {exc}", err=True)
         sys.exit(1)
