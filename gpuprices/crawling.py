@@ -66,6 +66,7 @@ def scrapy_settings(settings: Settings, *, crawl_id: int, verbose: bool = False)
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "gpuprices.spiders.middlewares.PoliteRetryMiddleware": 550,
             "gpuprices.pipeline.archiving.ArchiveMiddleware": 50,  # near the engine: sees final responses only
+            "gpuprices.spiders.redirects.InternalRedirectMiddleware": 60,  # no redirects into private networks
         },
         "SPIDER_MIDDLEWARES": {"gpuprices.spiders.middlewares.ParserErrorMiddleware": 50},  # nearest the spider
         "EXTENSIONS": {"gpuprices.spiders.progress.ProgressExtension": 500},

@@ -151,7 +151,8 @@ class Daemon:
                 self._wake_deliveries.set()
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
-                deliveries.join(timeout=self._delivery_budget())
+                # An attempt still in flight is leased: it is sent again, same webhook-id, after a restart.
+                deliveries.join(timeout=5)
                 self._write_status(running=False)
             logger.warning("gpuprices daemon stopped")
         return self.stop_signal
@@ -204,9 +205,6 @@ class Daemon:
         stop_running_crawls(signal.SIGKILL, grace=0)
         logging.shutdown()
         os._exit(130 if self.stop_signal == signal.SIGINT else 1)
-
-    def _delivery_budget(self) -> float:
-        return max([c.timeout for c in self.settings.alerts.channels] + [0]) + 5
 
     # -- jobs -----------------------------------------------------------------------------
     def crawl_job(self, source: str) -> None:
