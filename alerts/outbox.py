@@ -15,7 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -100,6 +100,18 @@ def shared_client() -> httpx.Client:
             _SHARED = httpx.Client(headers={"user-agent": USER_AGENT}, follow_redirects=False,
                                    transport=deadline_transport())
         return _SHARED
+
+
+class _InlineExecutor(Executor):
+    """Runs each call at once in the caller's thread."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
 
 
 class Outbox:
@@ -204,7 +216,10 @@ class Outbox:
     def _send_per_channel(self, queues: dict[str, deque[int]], now: datetime, client: httpx.Client,
                           report: DeliveryReport, stop: threading.Event | None) -> None:
         channels = {channel.name: channel for channel in self.settings.channels}
-        with ThreadPoolExecutor(max_workers=len(queues), thread_name_prefix="delivery") as pool:
+        # One channel due: sent from this thread (no worker to start, the latency of a lone alert stays low).
+        pool = (ThreadPoolExecutor(max_workers=len(queues), thread_name_prefix="delivery") if len(queues) > 1
+                else _InlineExecutor())
+        with pool:
             running: dict[Future[SendResult], dict[str, Any]] = {}
 
             def start_next(channel_name: str) -> None:
