@@ -58,7 +58,8 @@ class SqliteStore:
         try:
             if self.path.parent and not self.path.parent.exists():
                 raise StorageError(f"database folder does not exist: {self.path.parent}")
-            _check_header(self.path)
+            # Never open the file ourselves: closing any descriptor of it would drop the POSIX locks
+            # of this process's other SQLite connections (SQLite's "how to corrupt", 2.2).
             conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
             self.db = Database(conn)
             # Autocommit mode plus explicit BEGIN/COMMIT: we decide the transaction boundaries.
@@ -392,25 +393,13 @@ class SqliteStore:
 
 
 _CORE_TABLES = frozenset({"crawls", "pages", "listings", "observations", "alerts", "deliveries", "meta"})
-_SQLITE_HEADER = b"SQLite format 3\x00"
-_DAMAGE = ("malformed", "not a database", "file is encrypted", "disk image")
-
-
-def _check_header(path: Path) -> None:
-    """A non-empty file that does not start with SQLite's magic header is not ours to open."""
-    try:
-        with path.open("rb") as handle:
-            header = handle.read(len(_SQLITE_HEADER))
-    except FileNotFoundError:
-        return  # created on first use
-    except OSError as exc:
-        raise StorageError(f"cannot read database {path}: {exc.strerror or exc}") from None
-    if header and header != _SQLITE_HEADER:
-        raise DatabaseUnusableError(f"{path} is not an SQLite database (wrong --config or storage.database?)")
+_DAMAGE = ("malformed", "file is encrypted", "disk image")
 
 
 def storage_error(context: str, exc: sqlite3.Error) -> StorageError:
-    """One line for an SQLite error; a damaged file is :class:`DatabaseUnusableError`."""
+    """One line for an SQLite error; a foreign or damaged file is :class:`DatabaseUnusableError`."""
+    if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
+        return DatabaseUnusableError(f"{context}: it is not an SQLite database (wrong --config or storage.database?)")
     if isinstance(exc, sqlite3.DatabaseError) and any(word in str(exc) for word in _DAMAGE):
         return DatabaseUnusableError(f"{context}: the database file is damaged ({exc}); restore it from a backup")
     return StorageError(f"{context}: {exc}")

@@ -7,7 +7,7 @@ database does not know, one body per id); every listing a completed crawl found 
 crawl process left alive; ``PRAGMA integrity_check`` ok; the cycle's index equal to a rebuild
 from all observations.
 
-The short version (3 restarts) runs with the suite; ``GPUPRICES_SOAK_RESTARTS=30`` (and
+The short version (4 restarts) runs with the suite; ``GPUPRICES_SOAK_RESTARTS=30`` (and
 ``GPUPRICES_SOAK_SEED``) runs a longer one. The counts are printed (``pytest -s``).
 """
 
@@ -36,9 +36,10 @@ from tests.httpserver import LocalServer, Reply
 from tests.webhook_receiver import WebhookReceiver
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-RESTARTS = int(os.environ.get("GPUPRICES_SOAK_RESTARTS", "3"))
+RESTARTS = int(os.environ.get("GPUPRICES_SOAK_RESTARTS", "4"))
 SEED = int(os.environ.get("GPUPRICES_SOAK_SEED", "20261201"))
 THRESHOLD = 33000
+POINTS = ("crawling", "after-crawl", "startup")
 
 
 def _search_replies(corpus: Path, rng: random.Random, count: int) -> list[Reply]:
@@ -165,10 +166,11 @@ def test_chaos_soak(tmp_path: Path, corpus: Path) -> None:
                                       else Reply(b"oops", 500) if receiver_rng.random() < 0.15 else None)
         config = _config(tmp_path, site, receiver)
         kills = 0
-        for _ in range(RESTARTS):
+        for number in range(RESTARTS):
             daemon = _start(config, tmp_path, log)
-            # A random point: before the first crawl, mid-crawl, during analysis or delivery.
-            point = rng.choice(["startup", "crawling", "crawling", "after-crawl", "after-crawl"])
+            # A random point: while starting, mid-crawl, or just after a crawl (analysis, delivery);
+            # the first three restarts cover each kind once.
+            point = POINTS[number] if number < len(POINTS) else rng.choice(POINTS)
             if point == "crawling":
                 _wait(lambda: _rows(db, "SELECT id FROM crawls WHERE status = 'running' AND pid IS NOT NULL"), 60)
             elif point == "after-crawl":
