@@ -4,6 +4,9 @@ Runs Scrapy's reactor exactly once, then exits (see :mod:`gpuprices.crawling`). 
 parent: the kernel sends it SIGKILL when the process that started it ends, so a daemon that is
 killed never leaves a crawl behind that would later write into a crawl already closed.
 
+Linux sends the parent-death signal when the *thread* that started the child ends: start crawls from
+a long-lived thread (the CLI's main thread, the daemon's scheduler worker), never from a short-lived one.
+
 argv: ``--crawl-id=N --parent=PID`` (informative, and how a restarted daemon recognizes a survivor).
 """
 
