@@ -22,6 +22,7 @@ import attrs
 import httpx
 from standardwebhooks.webhooks import Webhook
 
+from gpuprices.alerts.deadline import deadline
 from gpuprices.alerts.settings import ChannelSettings
 
 logger = logging.getLogger(__name__)
@@ -283,6 +284,25 @@ def _from_response(response: httpx.Response, now: datetime, secrets: list[str]) 
 
 
 def _send_apprise(channel: ChannelSettings, data: dict[str, Any], secrets: list[str]) -> SendResult:
+    """Apprise does its own networking (timeouts per operation): it runs on a helper thread that the
+    attempt waits for at most the channel's timeout."""
+    outcome: list[SendResult] = []
+
+    def notify() -> None:
+        try:
+            outcome.append(_notify_apprise(channel, data, secrets))
+        except Exception as exc:  # reported like any other failed attempt
+            outcome.append(SendResult(ok=False, error=scrub(f"Apprise: {type(exc).__name__}: {exc}", secrets)))
+
+    worker = threading.Thread(target=notify, name="apprise", daemon=True)
+    worker.start()
+    worker.join(channel.timeout)
+    if not outcome:
+        return SendResult(ok=False, error=f"timeout after {channel.timeout:g}s (Apprise did not finish)")
+    return outcome[0]
+
+
+def _notify_apprise(channel: ChannelSettings, data: dict[str, Any], secrets: list[str]) -> SendResult:
     import apprise  # slow to import; only Apprise channels need it
 
     title = _text(data.get("title") or "gpuprices alert")
@@ -314,7 +334,9 @@ def send(channel: ChannelSettings, alert_row: dict[str, Any], webhook_id: str, t
         if channel.kind == "apprise":
             return _send_apprise(channel, alert_data(alert_row), secrets)
         body, headers = build_request(channel, alert_row, webhook_id, timestamp)
-        response = _post(client, channel.url.get_secret_value(), body, headers, channel.timeout)
+        # One deadline for the whole attempt (redirects included), not per read.
+        with deadline(channel.timeout):
+            response = _post(client, channel.url.get_secret_value(), body, headers, channel.timeout)
         return _from_response(response, timestamp, secrets)
     except PermanentError as exc:
         return SendResult(ok=False, permanent=True, error=f"{exc}; permanent")

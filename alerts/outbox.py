@@ -13,7 +13,9 @@ import random
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +23,7 @@ import attrs
 import httpx
 
 from gpuprices.alerts.channels import USER_AGENT, SendResult, protect, scrub, send
+from gpuprices.alerts.deadline import deadline_transport
 from gpuprices.alerts.settings import AlertsSettings, ChannelSettings
 from gpuprices.storage.sqlite import SqliteStore
 
@@ -97,8 +100,22 @@ def shared_client() -> httpx.Client:
     global _SHARED
     with _SHARED_LOCK:
         if _SHARED is None:
-            _SHARED = httpx.Client(headers={"user-agent": USER_AGENT}, follow_redirects=False)
+            # The transport enforces each attempt's total deadline (alerts.deadline).
+            _SHARED = httpx.Client(headers={"user-agent": USER_AGENT}, follow_redirects=False,
+                                   transport=deadline_transport())
         return _SHARED
+
+
+class _InlineExecutor(Executor):
+    """Runs each call at once in the caller's thread."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
 
 
 class Outbox:
@@ -176,33 +193,66 @@ class Outbox:
         return cursor.rowcount
 
     # -- sending ----------------------------------------------------------------------------
-    def deliver_due(self, now: datetime | None = None, *, alert_id: int | None = None) -> DeliveryReport:
+    def deliver_due(self, now: datetime | None = None, *, alert_id: int | None = None,
+                    stop: threading.Event | None = None) -> DeliveryReport:
         """Send every pending delivery whose next attempt is due (only ``alert_id``'s when given).
 
         Each delivery is claimed, sent and recorded in its own transactions, so a crash affects only
         the one in flight (it becomes due again after a short lease and is resent with its webhook-id).
+        Channels are sent to in parallel, one worker each, so a slow receiver delays only its own
+        deliveries; the database is only touched from this thread. ``stop`` ends the run early.
         """
         now = now or self._clock()
-        sql = "SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?"
+        sql = "SELECT id, channel FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?"
         params: list[Any] = [_iso(now)]
         if alert_id is not None:
             sql += " AND alert_id = ?"
             params.append(alert_id)
-        due = [row[0] for row in self.store.db.execute(sql + " ORDER BY next_attempt_at, id", params).fetchall()]
-        channels = {channel.name: channel for channel in self.settings.channels}
+        queues: dict[str, deque[int]] = {}
+        for delivery_id, channel_name in self.store.db.execute(sql + " ORDER BY next_attempt_at, id", params):
+            queues.setdefault(channel_name, deque()).append(delivery_id)
         report = DeliveryReport()
-        client = self._client or shared_client() if due else None
-        for delivery_id in due:
-            assert client is not None
-            outcome = self._deliver_one(delivery_id, now, channels, client)
-            if outcome == "delivered":
-                report.delivered += 1
-            elif outcome == "dead":
-                report.dead += 1
-            elif outcome == "pending":
-                report.retried += 1
+        if queues:
+            self._send_per_channel(queues, now, self._client or shared_client(), report, stop)
         report.pending = self.summary()["pending"]
         return report
+
+    def _send_per_channel(self, queues: dict[str, deque[int]], now: datetime, client: httpx.Client,
+                          report: DeliveryReport, stop: threading.Event | None) -> None:
+        channels = {channel.name: channel for channel in self.settings.channels}
+        # One channel due: sent from this thread (no worker to start, the latency of a lone alert stays low).
+        pool = (ThreadPoolExecutor(max_workers=len(queues), thread_name_prefix="delivery") if len(queues) > 1
+                else _InlineExecutor())
+        with pool:
+            running: dict[Future[SendResult], dict[str, Any]] = {}
+
+            def start_next(channel_name: str) -> None:
+                queue = queues[channel_name]
+                while queue and not (stop is not None and stop.is_set()):
+                    row = self._claim(queue.popleft(), now, channels)
+                    if row is not None:
+                        running[pool.submit(self._send, channels.get(channel_name), row, client)] = row
+                        return
+
+            for channel_name in queues:
+                start_next(channel_name)
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    row = running.pop(future)
+                    outcome = self._record(row, future.result(), now)
+                    if outcome == "delivered":
+                        report.delivered += 1
+                    elif outcome == "dead":
+                        report.dead += 1
+                    else:
+                        report.retried += 1
+                    start_next(row["channel"])
+
+    def _send(self, channel: ChannelSettings | None, row: dict[str, Any], client: httpx.Client) -> SendResult:
+        if channel is None:
+            return SendResult(ok=False, error="channel not configured")
+        return send(channel, row, row["webhook_id"], self._wall_clock(), client)
 
     def drain(self, max_seconds: float) -> DeliveryReport:
         """Deliver, sleeping until the next attempt is due, until nothing is due within ``max_seconds``."""
@@ -228,18 +278,6 @@ class Outbox:
             lease = now + timedelta(seconds=_LEASE_MARGIN_SECONDS + 3 * (channel.timeout if channel else 0))
             db.execute("UPDATE deliveries SET next_attempt_at = ? WHERE id = ?", [_iso(lease), delivery_id])
         return rows[0]
-
-    def _deliver_one(self, delivery_id: int, now: datetime, channels: dict[str, ChannelSettings],
-                     client: httpx.Client) -> str | None:
-        row = self._claim(delivery_id, now, channels)
-        if row is None:
-            return None
-        channel = channels.get(row["channel"])
-        if channel is None:
-            result = SendResult(ok=False, error="channel not configured")
-        else:
-            result = send(channel, row, row["webhook_id"], self._wall_clock(), client)
-        return self._record(row, result, now)
 
     def _record(self, row: dict[str, Any], result: SendResult, now: datetime) -> str:
         attempts = int(row["attempts"]) + 1

@@ -89,7 +89,8 @@ class RuleEvaluator:
                     changes: dict[tuple[str, str, str, int], float]) -> Iterator[Firing]:
         context = {"sku": rule.sku, "side": rule.side, "condition_group": rule.condition_group,
                    "day": str(row.get("day")), "n": row.get("n"), "median_usd": _money(row.get("median_usd")),
-                   "list_price_usd": _money(row.get("list_price_usd")), "premium": row.get("premium")}
+                   "list_price_usd": _money(row.get("list_price_usd")), "premium": row.get("premium"),
+                   "sources": list(row.get("sources") or [])}  # which sources fed the row (lineage)
         if rule.kind in ("premium_above", "premium_below"):
             if row.get("premium") is None or rule.premium is None:
                 return

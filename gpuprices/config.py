@@ -179,6 +179,9 @@ class DaemonSettings(_Section):
     misfire_grace_seconds: int = Field(3600, ge=1)
     delivery_interval_seconds: int = Field(60, ge=1)
     """How often pending alert deliveries are retried."""
+    stop_grace_seconds: float = Field(20.0, ge=0, le=60)
+    """On SIGTERM/SIGINT (and Ctrl-C), how long the running crawl may take to close before it is killed
+    and marked ``aborted``; at most 60 so the daemon always exits inside systemd's 90 s stop timeout."""
 
 
 class WebSettings(_Section):

@@ -1,18 +1,21 @@
 """Run one crawl of one source in a child process and record how it ended.
 
 Twisted's reactor cannot be restarted inside a process, so every crawl (from the CLI or the
-daemon) runs in ``python -m gpuprices.crawl_child``. The parent creates the ``crawls`` row, hands
-the child its Scrapy settings and spider arguments over stdin (never argv or the environment: they
-may hold API secrets), waits with a timeout, and marks the crawl failed if the child dies or hangs.
+daemon) runs in ``python -m gpuprices.crawl_child``. The parent creates the ``crawls`` row, starts
+the child in its own session with a minimal environment and records its pid, hands it its Scrapy
+settings and spider arguments over stdin (never argv or the environment: they may hold API
+secrets), waits with a timeout, and marks the crawl failed if the child dies or hangs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import signal
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -20,6 +23,7 @@ import attrs
 from gpuprices import sources as registry
 from gpuprices.config import Settings
 from gpuprices.exceptions import ConfigError, CrawlError
+from gpuprices.processes import CHILD_MODULE, child_arguments, child_environment, signal_group
 from gpuprices.storage.archive import prune_archive
 from gpuprices.storage.sqlite import SqliteStore
 
@@ -64,7 +68,9 @@ def scrapy_settings(settings: Settings, *, crawl_id: int, verbose: bool = False)
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "gpuprices.spiders.middlewares.PoliteRetryMiddleware": 550,
             "gpuprices.pipeline.archiving.ArchiveMiddleware": 50,  # near the engine: sees final responses only
+            "gpuprices.spiders.redirects.InternalRedirectMiddleware": 60,  # no redirects into private networks
         },
+        "SPIDER_MIDDLEWARES": {"gpuprices.spiders.middlewares.ParserErrorMiddleware": 50},  # nearest the spider
         "EXTENSIONS": {"gpuprices.spiders.progress.ProgressExtension": 500},
         "GPUPRICES_DATABASE": str(settings.storage.database),
         "GPUPRICES_CRAWL_ID": crawl_id,
@@ -93,7 +99,11 @@ def plan_crawl(settings: Settings, source: str, *, crawl_id: int, queries: list[
 
 def run_crawl(settings: Settings, source: str, *, queries: list[str] | None = None, verbose: bool = False,
               timeout: float | None = None) -> dict[str, Any]:
-    """Crawl ``source`` once in a child process; returns the finished ``crawls`` row."""
+    """Crawl ``source`` once in a child process; returns the finished ``crawls`` row.
+
+    A crawl stopped by a signal (SIGTERM/SIGINT to the daemon, Ctrl-C) is closed as ``aborted``; on
+    Ctrl-C the row is closed before ``KeyboardInterrupt`` goes on up.
+    """
     with SqliteStore(settings.storage.database) as store:
         calls_used = store.api_calls_today(source)
         watched = store.watches(source)
@@ -106,59 +116,103 @@ def run_crawl(settings: Settings, source: str, *, queries: list[str] | None = No
             store.finish_crawl(crawl_id, "failed", error=str(exc))
             raise
         store.db.execute("UPDATE crawls SET queries = ? WHERE id = ?", [json.dumps(plan.queries), crawl_id])
+
+    def record_pid(pid: int) -> None:
+        with SqliteStore(settings.storage.database) as store:
+            store.set_crawl_pid(crawl_id, pid)
+
     try:
-        error = _run_child(plan, timeout or settings.crawl.crawl_timeout)
-    except KeyboardInterrupt:  # Ctrl-C: the crawl is closed as aborted, never left running
+        outcome = _run_child(plan, timeout or settings.crawl.crawl_timeout, crawl_id=crawl_id,
+                             grace=settings.daemon.stop_grace_seconds, on_start=record_pid)
+    except KeyboardInterrupt:
         with SqliteStore(settings.storage.database) as store:
             store.finish_crawl(crawl_id, "aborted", error="interrupted (Ctrl-C)")
         raise
     with SqliteStore(settings.storage.database) as store:
         row = store.crawl(crawl_id)
         if row["status"] == "running":  # the child never closed the crawl
-            row = store.finish_crawl(crawl_id, "failed", error=error or "crawl process ended without a result")
-        elif error and not row.get("error"):
-            store.db.execute("UPDATE crawls SET error = ? WHERE id = ?", [error, crawl_id])
+            status = "aborted" if outcome.aborted else "failed"
+            row = store.finish_crawl(crawl_id, status, error=outcome.error or "crawl process ended without a result")
+        elif outcome.error and not row.get("error"):
+            store.db.execute("UPDATE crawls SET error = ? WHERE id = ?", [outcome.error, crawl_id])
             row = store.crawl(crawl_id)
     return row
 
 
-_RUNNING: set[subprocess.Popen[bytes]] = set()
+@attrs.define
+class _Child:
+    process: subprocess.Popen[bytes]
+    stop_signal: int | None = None
+    """Set when the crawl was asked to stop (daemon shutdown, Ctrl-C): it then ends ``aborted``."""
+
+    def signal(self, sig: int) -> None:
+        if self.process.poll() is None:  # never signal a group whose leader is gone (its id may be reused)
+            signal_group(self.process.pid, sig)
+
+    def stop(self, sig: int, grace: float) -> None:
+        """``sig`` to the child's group now, SIGKILL after ``grace`` seconds if it is still there."""
+        self.stop_signal = self.stop_signal or sig
+        self.signal(sig)
+        timer = threading.Timer(grace, self.signal, args=(signal.SIGKILL,))
+        timer.daemon = True
+        timer.start()
 
 
-def stop_running_crawls(sig: int = signal.SIGTERM) -> int:
-    """Ask running crawl children to stop gracefully (Scrapy closes the spider and the crawl)."""
-    for child in list(_RUNNING):
-        if child.poll() is None:
-            child.send_signal(sig)
-    return len(_RUNNING)
+@attrs.frozen
+class ChildOutcome:
+    error: str | None = None
+    aborted: bool = False
 
 
-def _run_child(plan: CrawlPlan, timeout: float) -> str | None:
-    """Start the child, feed it the plan, wait; returns an error line or ``None``."""
+_RUNNING: dict[int, _Child] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+def stop_running_crawls(sig: int = signal.SIGTERM, grace: float = 20.0) -> int:
+    """Ask running crawl children to stop (Scrapy closes the spider and the crawl); after ``grace``
+    seconds the ones still running are killed. Returns how many were running."""
+    with _RUNNING_LOCK:
+        children = list(_RUNNING.values())
+    for child in children:
+        child.stop(sig, grace)
+    return len(children)
+
+
+def _run_child(plan: CrawlPlan, timeout: float, *, crawl_id: int, grace: float,
+               on_start: Callable[[int], None] | None = None) -> ChildOutcome:
+    """Start the child in its own session, record its pid, feed it the plan, wait."""
     payload = json.dumps(attrs.asdict(plan)).encode()
-    env = dict(os.environ)
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    child = subprocess.Popen([sys.executable, "-m", "gpuprices.crawl_child"], stdin=subprocess.PIPE, env=env)
-    _RUNNING.add(child)
+    process = subprocess.Popen([sys.executable, "-m", CHILD_MODULE, *child_arguments(crawl_id)],
+                               stdin=subprocess.PIPE, env=child_environment(), start_new_session=True)
+    child = _Child(process)
+    with _RUNNING_LOCK:
+        _RUNNING[process.pid] = child
     try:
-        assert child.stdin is not None
-        child.stdin.write(payload)
-        child.stdin.close()
-        code = child.wait(timeout=timeout)
+        if on_start is not None:
+            on_start(process.pid)
+        assert process.stdin is not None
+        with contextlib.suppress(BrokenPipeError):  # a child that died at once: its exit code says so
+            process.stdin.write(payload)
+            process.stdin.close()
+        code = process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-        return f"crawl timed out after {timeout:.0f} s and was stopped"
+        child.stop(signal.SIGTERM, 15)
+        process.wait()
+        return ChildOutcome(error=f"crawl timed out after {timeout:.0f} s and was stopped")
     except KeyboardInterrupt:
-        child.send_signal(signal.SIGINT)
-        child.wait()
+        # The child is in its own session: the terminal's Ctrl-C reached only us, so pass it on.
+        child.stop(signal.SIGINT, grace)
+        try:
+            process.wait()
+        except KeyboardInterrupt:  # a second Ctrl-C: now
+            child.signal(signal.SIGKILL)
+            process.wait()
         raise
     finally:
-        _RUNNING.discard(child)
+        with _RUNNING_LOCK:
+            _RUNNING.pop(process.pid, None)
+    if child.stop_signal is not None:
+        return ChildOutcome(error=f"stopped by signal {signal.Signals(child.stop_signal).name}", aborted=True)
     if code != 0:
-        return f"crawl process exited with code {code}"
-    return None
+        return ChildOutcome(error=f"crawl process exited with code {code}")
+    return ChildOutcome()

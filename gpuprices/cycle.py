@@ -18,10 +18,11 @@ from gpuprices.alerts.rules import RuleEvaluator
 from gpuprices.config import Settings
 from gpuprices.crawling import run_crawl
 from gpuprices.exceptions import CrawlError
-from gpuprices.market import compute_index, premium_table
+from gpuprices.market import compute_index, load_observations, premium_table
 from gpuprices.market.breakeven import breakeven_table
+from gpuprices.market.lineage import is_muted, muted_pairs, row_sources
 from gpuprices.pipeline.classify import load_catalog
-from gpuprices.sources import SourceState, source_states, watchable
+from gpuprices.sources import SourceState, family_of, source_states, watchable
 from gpuprices.sources import get as get_source
 from gpuprices.storage.sqlite import SqliteStore
 
@@ -36,6 +37,9 @@ class CycleReport:
     health: list[Health] = attrs.Factory(list)
     alerts: int = 0
     muted: bool = False
+    """Some market alerts were muted: their index rows rest on data of a degraded source."""
+    muted_keys: list[str] = attrs.Factory(list)
+    """The muted index rows, ``sku|side|condition_group``."""
     delivered: int = 0
     pending: int = 0
     dead: int = 0
@@ -91,8 +95,10 @@ def median_changes(index: Any, keys: Sequence[tuple[str, str, str, int]]) -> dic
 
 
 def analyse_and_alert(settings: Settings, store: SqliteStore, crawls: Sequence[dict[str, Any]],
-                      *, now: datetime | None = None, report: CycleReport | None = None) -> CycleReport:
-    """Health of ``crawls``, today's index, rule evaluation; alerts go to the outbox, then delivery."""
+                      *, now: datetime | None = None, report: CycleReport | None = None,
+                      deliver: bool = True) -> CycleReport:
+    """Health of ``crawls``, today's index, rule evaluation; alerts go to the outbox, then (unless
+    ``deliver`` is false: the daemon delivers on its own thread) delivery."""
     now = now or datetime.now(UTC)
     report = report or CycleReport(crawls=list(crawls))
     rules = settings.health
@@ -101,32 +107,44 @@ def analyse_and_alert(settings: Settings, store: SqliteStore, crawls: Sequence[d
                      for c in crawls if c.get("kind") != "import"]
     evaluator = RuleEvaluator(store, settings.alerts.rules, [c.name for c in settings.alerts.channels], now)
     firings = list(evaluator.health_rules(report.health))
-    degraded = {h.source for h in report.health if not h.healthy}
-    # A degraded source mutes market alerts for this run: no false "price crash" from bot-check pages.
-    report.muted = bool(degraded)
-    healthy_crawls = [c["id"] for c in crawls if c["source"] not in degraded]
+    unhealthy = {h.crawl_id for h in report.health if not h.healthy}
+    # A degraded source mutes only the market alerts on rows it fed (per family and SKU): no false
+    # "price crash" from bot-check pages, and no silence for eBay because a rental feed failed.
+    muted = muted_pairs(store, [c for c in crawls if c["id"] in unhealthy], family_of)
+    healthy_crawls = [c["id"] for c in crawls if c["id"] not in unhealthy]
     firings.extend(evaluator.new_listing_rules(healthy_crawls))
-    if not report.muted:
-        catalog = load_catalog(extra=settings.catalog or None)
-        today: date = now.date()
-        windows = [r for r in settings.alerts.rules if r.kind == "change_pct"]
-        # Rules read today's row, the 7-day change (≤ 14 days back) and change windows: no need for the
-        # whole history, which would make every cycle slower as the database grows.
-        days = max([15] + [r.window_days + 15 for r in windows])
-        index = compute_index(store, catalog, days=days, min_samples=settings.market.min_samples, today=today)
-        table = premium_table(index, today=today)
-        keys = [(r.sku or "", r.side, r.condition_group, r.window_days) for r in windows]
-        firings.extend(evaluator.index_rules(table, median_changes(index, keys)))
-        if any(r.kind == "breakeven_below" for r in settings.alerts.rules):
-            firings.extend(evaluator.breakeven_rules(breakeven_table(store, catalog, settings.breakeven,
-                                                                     today=today)))
+    catalog = load_catalog(extra=settings.catalog or None)
+    today: date = now.date()
+    windows = [r for r in settings.alerts.rules if r.kind == "change_pct"]
+    # Rules read today's row, the 7-day change (≤ 14 days back) and change windows: no need for the
+    # whole history, which would make every cycle slower as the database grows.
+    days = max([15] + [r.window_days + 15 for r in windows])
+    index = compute_index(store, catalog, days=days, min_samples=settings.market.min_samples, today=today)
+    lineage = row_sources(load_observations(store, since=today, until=today))  # which sources fed today's rows
+    table = []
+    for row in premium_table(index, today=today):
+        row["sources"] = list(lineage.get((date.fromisoformat(str(row["day"])[:10]), row["sku"], row["side"],
+                                           row["condition_group"]), ()))
+        if is_muted(row["sku"], row["sources"], muted, family_of):
+            report.muted_keys.append(f"{row['sku']}|{row['side']}|{row['condition_group']}")
+        else:
+            table.append(row)
+    keys = [(r.sku or "", r.side, r.condition_group, r.window_days) for r in windows]
+    firings.extend(evaluator.index_rules(table, median_changes(index, keys)))
+    if any(r.kind == "breakeven_below" for r in settings.alerts.rules):
+        muted_skus = {sku for _, sku in muted}
+        firings.extend(evaluator.breakeven_rules(
+            row for row in breakeven_table(store, catalog, settings.breakeven, today=today)
+            if row["sku"] not in muted_skus))
+    report.muted = bool(report.muted_keys)
     if settings.alerts.channels:
         outbox = Outbox(store, settings.alerts)
         for firing in firings:
             if outbox.enqueue(firing.alert, firing.channels) is not None:
                 report.alerts += 1
-        delivery = outbox.deliver_due()
-        report.delivered, report.pending, report.dead = delivery.delivered, delivery.pending, delivery.dead
+        if deliver:
+            delivery = outbox.deliver_due()
+            report.delivered, report.pending, report.dead = delivery.delivered, delivery.pending, delivery.dead
     elif firings:
         report.unsent = len(firings)
         logger.info("%d alerts fired but no channel is configured", len(firings))

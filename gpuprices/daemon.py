@@ -4,9 +4,12 @@
   are coalesced into one run, never replayed N times;
 * every crawl in a child process (see :mod:`gpuprices.crawling`), so a crash or hang of one crawl
   is recorded and never stops the daemon;
-* one daemon per database (an exclusive lock on ``<database>.lock``);
-* SIGTERM/SIGINT: the running crawl is asked to stop gracefully, the running step finishes, the
-  daemon exits cleanly.
+* one daemon per database (an exclusive lock on ``<database>.lock``); at start it ends crawl
+  processes a killed daemon left behind and analyses crawls that finished without analysis;
+* deliveries on their own thread (each channel on its own worker, each attempt within the channel's
+  timeout), so no receiver delays a crawl or another channel;
+* SIGTERM/SIGINT: the running crawl gets ``stop_grace_seconds`` (default 20) to close, then it is
+  killed and marked ``aborted``; the daemon exits well inside systemd's 90 s stop timeout.
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from gpuprices.alerts.outbox import Outbox
 from gpuprices.config import ScheduleSettings, Settings
 from gpuprices.crawling import run_crawl, stop_running_crawls
-from gpuprices.cycle import analyse_and_alert, enabled_sources
+from gpuprices.cycle import CycleReport, analyse_and_alert, enabled_sources
 from gpuprices.exceptions import ConfigError, CrawlError, GpupricesError, StorageError
+from gpuprices.processes import end_crawl_child
 from gpuprices.sources import schedule_of
 from gpuprices.storage.sqlite import SqliteStore
 
@@ -99,13 +103,24 @@ def trigger_for(schedule: ScheduleSettings) -> BaseTrigger:
     return IntervalTrigger(minutes=schedule.interval_minutes, timezone=UTC, jitter=jitter)
 
 
+ANALYSED_KEY = "daemon.analysed_through_crawl"
+"""``meta`` key: the id of the latest crawl whose analysis (health, rules, outbox) is done."""
+
+
 class Daemon:
-    """Runs cycles on schedule until stopped."""
+    """Runs cycles on schedule until stopped.
+
+    Crawls and their analysis run one at a time on the scheduler's worker (SQLite has one writer);
+    deliveries run on their own thread, woken after each analysis and every
+    ``delivery_interval_seconds``, so a slow receiver never delays a crawl.
+    """
 
     def __init__(self, settings: Settings, *, verbose: bool = False) -> None:
         self.settings = settings
         self.verbose = verbose
         self.stopping = threading.Event()
+        self.stop_signal: int | None = None
+        self._wake_deliveries = threading.Event()
         self.scheduler = BlockingScheduler(
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(1)},  # one step at a time: SQLite has one writer
@@ -113,50 +128,99 @@ class Daemon:
                           "misfire_grace_time": settings.daemon.misfire_grace_seconds},
         )
 
-    def run(self) -> None:
+    def run(self) -> int | None:
+        """Run until SIGTERM/SIGINT; returns the signal that stopped the daemon."""
         sources = enabled_sources(self.settings)
         if not sources:
             raise ConfigError("no source enabled: enable [sources.ebay] or set EBAY_CLIENT_ID/EBAY_CLIENT_SECRET")
         with DatabaseLock(self.settings.storage.database):
-            with SqliteStore(self.settings.storage.database) as store:
-                store.fail_abandoned_crawls(error="the daemon stopped while this crawl ran")
+            self._recover()
             now = datetime.now(UTC)
             for source in sources:
                 self.scheduler.add_job(self.crawl_job, trigger_for(schedule_of(self.settings, source)),
                                        args=[source], id=source, name=f"crawl {source}", next_run_time=now)
-            self.scheduler.add_job(self.delivery_job, IntervalTrigger(
-                seconds=self.settings.daemon.delivery_interval_seconds, timezone=UTC), id="deliveries",
-                name="deliver alerts")
+            deliveries = threading.Thread(target=self._delivery_loop, name="deliveries", daemon=True)
             previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
             logger.warning("gpuprices daemon started (pid %d): %s", os.getpid(), ", ".join(sources))
+            self._wake_deliveries.set()  # what was pending before a restart goes out now
+            deliveries.start()
             try:
                 self.scheduler.start()
             finally:
+                self.stopping.set()
+                self._wake_deliveries.set()
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
+                # An attempt still in flight is leased: it is sent again, same webhook-id, after a restart.
+                deliveries.join(timeout=5)
                 self._write_status(running=False)
             logger.warning("gpuprices daemon stopped")
+        return self.stop_signal
+
+    def _recover(self) -> None:
+        """Before scheduling: end crawl processes that survived a killed daemon, close their crawls, and
+        analyse crawls that finished while no analysis followed (the daemon was killed in between)."""
+        with SqliteStore(self.settings.storage.database) as store:
+            for crawl in store.running_crawls():
+                if crawl.get("pid"):
+                    end_crawl_child(int(crawl["pid"]), int(crawl["id"]))
+            store.fail_abandoned_crawls(error="the daemon stopped while this crawl ran")
+            mark = store.get_meta(ANALYSED_KEY)
+            if mark is None:  # first start: earlier history is not re-alerted
+                latest = store.db.execute("SELECT MAX(id) FROM crawls").fetchone()[0]
+                store.put_meta(ANALYSED_KEY, str(latest or 0))
+                return
+            pending = list(store.db.query(
+                "SELECT * FROM crawls WHERE id > ? AND status NOT IN ('running', 'aborted') ORDER BY id",
+                [int(mark)]))
+            if pending:
+                logger.warning("analysing %d crawl(s) that finished without analysis", len(pending))
+                self._analyse(store, pending)
+
+    def _analyse(self, store: SqliteStore, crawls: list[dict[str, Any]]) -> CycleReport:
+        report = analyse_and_alert(self.settings, store, crawls, deliver=False)
+        store.put_meta(ANALYSED_KEY, str(max(int(c["id"]) for c in crawls)))
+        self._wake_deliveries.set()
+        return report
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        grace = self.settings.daemon.stop_grace_seconds
         if self.stopping.is_set():
-            stop_running_crawls(signal.SIGKILL)  # second signal: stop now
+            stop_running_crawls(signal.SIGKILL, grace=0)  # second signal: stop now
             return
-        logger.warning("signal %d: finishing the running step, then exiting", signum)
+        self.stop_signal = signum
+        logger.warning("signal %d: stopping; the running crawl has %g s to close", signum, grace)
         self.stopping.set()
-        stop_running_crawls(signal.SIGTERM)
+        self._wake_deliveries.set()
+        stop_running_crawls(signal.SIGTERM, grace=grace)
         threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+        # Whatever hangs (a storage call, a child that ignores SIGKILL's group), the daemon is gone well
+        # inside systemd's 90 s stop timeout.
+        watchdog = threading.Timer(grace + 20, self._exit_now)
+        watchdog.daemon = True
+        watchdog.start()
+
+    def _exit_now(self) -> None:
+        logger.error("the daemon did not stop in time: exiting now")
+        stop_running_crawls(signal.SIGKILL, grace=0)
+        logging.shutdown()
+        os._exit(130 if self.stop_signal == signal.SIGINT else 1)
 
     # -- jobs -----------------------------------------------------------------------------
     def crawl_job(self, source: str) -> None:
-        """One crawl of ``source``, then analysis, alert evaluation and delivery; never raises."""
+        """One crawl of ``source``, then analysis and alert evaluation (delivery is woken); never raises."""
         if self.stopping.is_set():
             return
         try:
             crawl = run_crawl(self.settings, source, verbose=self.verbose)
+            if crawl["status"] == "aborted":
+                logger.warning("%s: aborted (%s)", source, crawl.get("error") or "stopped")
+                return
             with SqliteStore(self.settings.storage.database) as store:
-                report = analyse_and_alert(self.settings, store, [crawl])
+                report = self._analyse(store, [crawl])
+            muted = f" (muted: {', '.join(report.muted_keys)})" if report.muted_keys else ""
             logger.warning("%s: %s, %s listings; %d alerts%s", source, crawl["status"], crawl["listings"],
-                           report.alerts, " (market alerts muted: source degraded)" if report.muted else "")
+                           report.alerts, muted)
         except (CrawlError, StorageError) as exc:
             logger.error("%s: %s", source, exc)
         except Exception:  # a bug in one cycle must not stop the daemon
@@ -165,13 +229,22 @@ class Daemon:
             if not self.stopping.is_set():  # the scheduler's locks are taken while it shuts down
                 self._write_status(running=True)
 
+    def _delivery_loop(self) -> None:
+        interval = self.settings.daemon.delivery_interval_seconds
+        while not self.stopping.is_set():
+            self._wake_deliveries.wait(interval)
+            self._wake_deliveries.clear()
+            if self.stopping.is_set():
+                return
+            self.delivery_job()
+
     def delivery_job(self) -> None:
-        """Retry pending alert deliveries that are due."""
+        """Send pending alert deliveries that are due (each channel on its own worker)."""
         if self.stopping.is_set() or not self.settings.alerts.channels:
             return
         try:
             with SqliteStore(self.settings.storage.database) as store:
-                Outbox(store, self.settings.alerts).deliver_due()
+                Outbox(store, self.settings.alerts).deliver_due(stop=self.stopping)
         except Exception:
             logger.exception("alert delivery failed")
 

@@ -11,6 +11,7 @@ Hierarchy::
     │       └── ErrorPageError the site's own error page (eBay "Error Page", a 4xx/5xx body)
     ├── ConversionError        no exchange rate for a currency
     ├── StorageError           the database cannot be opened or written
+    │   └── DatabaseUnusableError  not a database, damaged, or of a newer schema (exit code 2)
     ├── CrawlError             a crawl could not run or every page failed
     └── NoDataError            nothing to show: no index rows, no rentals, nothing to retry (exit code 4)
 
@@ -58,6 +59,10 @@ class ConversionError(GpupricesError):
 
 class StorageError(GpupricesError):
     """The database cannot be opened, migrated or written."""
+
+
+class DatabaseUnusableError(StorageError):
+    """The file is not an SQLite database, is damaged, or has a schema newer than this gpuprices."""
 
 
 class CrawlError(GpupricesError):

@@ -12,11 +12,14 @@ from pathlib import Path
 import attrs
 
 from gpuprices import sources as registry
-from gpuprices.core.items import CapturedPage, PageStatus, ParsedPage
+from gpuprices.core.items import CapturedPage, PageReport, PageStatus, ParsedPage
 from gpuprices.core.listing import NormalizedListing
 from gpuprices.exceptions import BlockedPageError, ConfigError, ErrorPageError, ParseError
 from gpuprices.pipeline.enrich import Enricher
 from gpuprices.pipeline.processing import ListingProcessor
+from gpuprices.spiders.middlewares import UNREADABLE_PAGE
+
+_UNREADABLE = "unreadable page"
 
 
 @attrs.define
@@ -128,7 +131,13 @@ def parse_captured(source: str, page: CapturedPage) -> ParsedPage:
         parser = registry.get(source).load_parser()
     except ConfigError as exc:
         raise ParseError(str(exc)) from None
-    report, raws = parser(page)
+    try:
+        report, raws = parser(page)
+    except BlockedPageError:
+        raise
+    except Exception as exc:  # any input a parser cannot read (nesting, encodings, sizes): a failed page
+        reason = f"{_UNREADABLE}: {exc.__class__.__name__}: {str(exc)[:200]}".rstrip(": ")
+        return PageReport(url=page.url, status=PageStatus.FAILED, reason=reason, http_status=page.status), []
     return report, raws
 
 
@@ -159,6 +168,8 @@ class FileParser:
         if report.status is PageStatus.FAILED:  # a saved file was fetched: failed means the site's error page
             raise ErrorPageError(f"{path}: error page, not results: {report.reason}")
         dropped: Counter[str] = Counter()
+        if report.status is PageStatus.FAILED and report.reason.startswith(_UNREADABLE):
+            dropped[UNREADABLE_PAGE] += 1
         listings = self._processor(source).all(raws, dropped)
         return ParsedFile(path=path, source=source, status=report.status, listings=listings, reason=report.reason,
                           dropped=dropped)

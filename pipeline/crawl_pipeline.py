@@ -57,6 +57,8 @@ class CrawlStoragePipeline(Generic[T]):
         self.buffer: list[T] = []
         self.store: SqliteStore | None = None
         self.storage_error: str | None = None
+        self.discarded: str | None = None
+        """The status of a crawl closed elsewhere whose late results this pipeline discards."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -102,7 +104,11 @@ class CrawlStoragePipeline(Generic[T]):
 
     def _process(self, item: Any) -> None:
         assert self.store is not None
+        if self.discarded is not None:
+            return
         if isinstance(item, PageReport):
+            if self._closed_elsewhere():  # checked once a page, not once a listing
+                return
             self.store.record_page(self.crawl_id, item)
             if self.crawler.stats is not None:
                 self.crawler.stats.inc_value(f"gpuprices/pages/{item.status.value}")
@@ -115,8 +121,20 @@ class CrawlStoragePipeline(Generic[T]):
 
     def flush(self) -> None:
         if self.buffer and self.store is not None:
-            self.write(self.store, self.buffer)
+            if not self._closed_elsewhere():
+                self.write(self.store, self.buffer)
             self.buffer = []
+
+    def _closed_elsewhere(self) -> bool:
+        """True once the crawl was closed outside this process (its parent gave it up as failed):
+        what it still produces is discarded, logged once, and the spider stops."""
+        assert self.store is not None
+        if self.discarded is None and not self.store.crawl_is_running(self.crawl_id):
+            self.discarded = self.store.crawl(self.crawl_id)["status"]
+            logger.error("crawl %d was already closed as %s: its late results are discarded", self.crawl_id,
+                         self.discarded)
+            self._close_spider("crawl closed elsewhere")
+        return self.discarded is not None
 
     def close_spider(self) -> None:
         if self.store is not None and not self.storage_error:
@@ -134,12 +152,15 @@ class CrawlStoragePipeline(Generic[T]):
                 self._finish_failed(self.storage_error)
                 return
             self.flush()
+            if self.discarded is not None:
+                return
             self.before_finish(self.store)
             pages = self.store.page_statuses(self.crawl_id)
             items = int(self.store.crawl(self.crawl_id)["listings"] or 0)
             error = None if reason in (None, "finished") else f"spider closed: {reason}"
-            self.store.finish_crawl(self.crawl_id, crawl_status(pages, items, error), dropped=self.dropped(),
-                                    error=error)
+            # "shutdown": SIGTERM/SIGINT asked the crawl to stop (daemon stopping, Ctrl-C).
+            status = "aborted" if reason == "shutdown" else crawl_status(pages, items, error)
+            self.store.finish_crawl(self.crawl_id, status, dropped=self.dropped(), error=error)
             self.after_finish(self.store)
         except StorageError as exc:
             logger.error("crawl not closed cleanly: %s", exc)
@@ -154,12 +175,15 @@ class CrawlStoragePipeline(Generic[T]):
         if not self.storage_error:
             self.storage_error = str(exc)
             logger.error("crawl stopped: %s", exc)
-            try:
-                engine = self.crawler.engine
-            except RuntimeError:  # no engine outside a running crawl (direct use, tests)
-                return
-            if engine is not None and engine.spider is not None:
-                deferred_from_coro(engine.close_spider_async(reason="storage error"))
+            self._close_spider("storage error")
+
+    def _close_spider(self, reason: str) -> None:
+        try:
+            engine = self.crawler.engine
+        except RuntimeError:  # no engine outside a running crawl (direct use, tests)
+            return
+        if engine is not None and engine.spider is not None:
+            deferred_from_coro(engine.close_spider_async(reason=reason))
 
     def _finish_failed(self, error: str) -> None:
         """Record the crawl as failed with the storage error, if the database still takes one write."""

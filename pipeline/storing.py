@@ -18,6 +18,7 @@ from gpuprices.core.listing import NormalizedListing
 from gpuprices.pipeline.crawl_pipeline import CrawlStoragePipeline, crawl_status
 from gpuprices.pipeline.enrich import Enricher
 from gpuprices.pipeline.processing import DroppedListing, ListingProcessor
+from gpuprices.spiders.middlewares import UNREADABLE_PAGE
 from gpuprices.storage.sqlite import SqliteStore
 
 __all__ = ["StoragePipeline", "crawl_status"]
@@ -54,7 +55,10 @@ class StoragePipeline(CrawlStoragePipeline[NormalizedListing]):
         store.save_listings(self.crawl_id, batch)
 
     def dropped(self) -> dict[str, int]:
-        return dict(self.drops)
+        # Pages a parser could not read are counted by the spider middleware, in the stats.
+        stats = self.crawler.stats
+        unreadable = int(stats.get_value(f"gpuprices/dropped/{UNREADABLE_PAGE}", 0)) if stats is not None else 0
+        return {**self.drops, **({UNREADABLE_PAGE: unreadable} if unreadable else {})}
 
     def before_finish(self, store: SqliteStore) -> None:
         # The centre of each SKU includes this crawl's listings: even the first crawl is protected.

@@ -1,4 +1,4 @@
-"""Downloader middleware: Scrapy's retry, plus ``Retry-After`` and no retrying of block pages."""
+"""Middlewares: Scrapy's retry plus ``Retry-After`` and no retrying of block pages; parser errors as page reports."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from scrapy import Request
+from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import CannotResolveHostError, DownloadConnectionRefusedError
 from scrapy.http import Response
 from twisted.internet.error import ConnectionRefusedError as TwistedConnectionRefused
 from twisted.internet.error import DNSLookupError
 
+from gpuprices.core.items import PageReport, PageStatus
 from gpuprices.spiders.blocks import detect_block_in_body
 
 logger = logging.getLogger(__name__)
@@ -93,3 +95,29 @@ class PoliteRetryMiddleware(RetryMiddleware):
                 await asyncio.sleep(delay)
         return self._retry(request, f"HTTP {response.status}") or response
 
+
+
+UNREADABLE_PAGE = "unreadable_page"
+"""``dropped`` reason of a page whose parser failed on its content."""
+
+
+class ParserErrorMiddleware:
+    """Spider middleware: a callback that fails on a page's content (absurdly nested JSON, a CSV
+    field over the size limit, bytes that are not text…) becomes one log line, a ``failed`` page
+    report and a counted drop, never a traceback."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ParserErrorMiddleware:
+        return cls(crawler)
+
+    def process_spider_exception(self, response: Response, exception: Exception,
+                                 spider: object = None) -> list[PageReport]:
+        reason = f"unreadable page: {exception.__class__.__name__}: {str(exception)[:200]}".rstrip(": ")
+        name = getattr(spider or self.crawler.spider, "name", "spider")
+        logger.error("%s: %s at %s", name, reason, response.url)
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(f"gpuprices/dropped/{UNREADABLE_PAGE}")
+        return [PageReport(url=response.url, status=PageStatus.FAILED, reason=reason, http_status=response.status)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -16,9 +17,11 @@ from sqlite_utils import Database
 
 from gpuprices.core.items import PageReport, PageStatus
 from gpuprices.core.listing import NormalizedListing, listing_row
-from gpuprices.exceptions import StorageError
+from gpuprices.exceptions import DatabaseUnusableError, StorageError
 from gpuprices.storage.index import IndexTables, utc_day
-from gpuprices.storage.schema import _CLASS_COLUMNS, _PRICE_COLUMNS, migrate
+from gpuprices.storage.schema import _CLASS_COLUMNS, _PRICE_COLUMNS, MIGRATIONS, migrate
+
+logger = logging.getLogger(__name__)
 
 _LISTING_STATE = ("source", "site", "url", "title", *_PRICE_COLUMNS, "availability", "seller", "seller_feedback",
                   "location", "created_at", *_CLASS_COLUMNS)
@@ -61,6 +64,8 @@ class SqliteStore(IndexTables):
         try:
             if self.path.parent and not self.path.parent.exists():
                 raise StorageError(f"database folder does not exist: {self.path.parent}")
+            # Never open the file ourselves: closing any descriptor of it would drop the POSIX locks
+            # of this process's other SQLite connections (SQLite's "how to corrupt", 2.2).
             conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
             self.db = Database(conn)
             # Autocommit mode plus explicit BEGIN/COMMIT: we decide the transaction boundaries.
@@ -70,10 +75,19 @@ class SqliteStore(IndexTables):
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot open database {self.path}: {exc}") from None
+            raise storage_error(f"cannot open database {self.path}", exc) from None
 
     def _migrate(self) -> None:
+        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        if version > len(MIGRATIONS):
+            raise DatabaseUnusableError(
+                f"database {self.path} has schema version {version}, newer than this gpuprices knows "
+                f"({len(MIGRATIONS)}): upgrade gpuprices, or use another database")
         migrate(self.db)
+        missing = _CORE_TABLES - set(self.db.table_names())
+        if missing:
+            raise DatabaseUnusableError(f"database {self.path} is damaged: table(s) {', '.join(sorted(missing))} "
+                                        "missing; restore it from a backup or use another database")
 
     def close(self) -> None:
         self.db.conn.close()
@@ -107,19 +121,37 @@ class SqliteStore(IndexTables):
 
     def finish_crawl(self, crawl_id: int, status: str, *, dropped: dict[str, int] | None = None,
                      error: str | None = None) -> dict[str, Any]:
-        """Close a crawl: page and listing totals are computed from what was recorded."""
+        """Close a running crawl: page and listing totals are computed from what was recorded.
+
+        A crawl already closed (e.g. marked failed after its process was lost) never changes again.
+        """
         pages = self.page_statuses(crawl_id)
         with self._transaction():
-            self.db.execute(
+            cursor = self.db.execute(
                 "UPDATE crawls SET finished_at = ?, status = ?, pages = ?, blocked_pages = ?,"
                 " layout_change_pages = ?, failed_pages = ?, empty_pages = ?, dropped = ?, error = ?"
-                " WHERE id = ?",
+                " WHERE id = ? AND status = 'running'",
                 [utcnow(), status, sum(pages.values()), pages.get(PageStatus.BLOCKED.value, 0),
                  pages.get(PageStatus.LAYOUT_CHANGE.value, 0), pages.get("failed", 0),
                  pages.get(PageStatus.EMPTY.value, 0), json.dumps(dropped or {}, sort_keys=True), error,
                  crawl_id],
             )
-        return self.crawl(crawl_id)
+        row = self.crawl(crawl_id)
+        if cursor.rowcount == 0:
+            logger.warning("crawl %d is already closed (%s): not closed again as %s", crawl_id, row["status"], status)
+        return row
+
+    def set_crawl_pid(self, crawl_id: int, pid: int) -> None:
+        """Record the process running a crawl (a restarted daemon ends it if it survived)."""
+        with self._transaction():
+            self.db.execute("UPDATE crawls SET pid = ? WHERE id = ?", [pid, crawl_id])
+
+    def crawl_is_running(self, crawl_id: int) -> bool:
+        row = self.db.execute("SELECT status FROM crawls WHERE id = ?", [crawl_id]).fetchone()
+        return bool(row) and row[0] == "running"
+
+    def running_crawls(self) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM crawls WHERE status = 'running' ORDER BY id"))
 
     def crawl(self, crawl_id: int) -> dict[str, Any]:
         rows = list(self.db.query("SELECT * FROM crawls WHERE id = ?", [crawl_id]))
@@ -429,13 +461,13 @@ class SqliteStore(IndexTables):
 
     # -- daemon facts ---------------------------------------------------------------------
     def put_daemon_status(self, value: str) -> None:
-        with self._transaction():
-            self.db.execute("INSERT INTO meta (key, value, updated_at) VALUES ('daemon', ?, ?) ON CONFLICT(key)"
-                            " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                            [value, utcnow()])
+        self.put_meta("daemon", value)
 
     def daemon_status(self) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'daemon'").fetchone()
+        return self.get_meta("daemon")
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
         return str(row[0]) if row else None
 
     def meta(self, key: str) -> tuple[str, str] | None:
@@ -460,6 +492,19 @@ class SqliteStore(IndexTables):
         return _Transaction(self.db.conn)
 
 
+_CORE_TABLES = frozenset({"crawls", "pages", "listings", "observations", "alerts", "deliveries", "meta"})
+_DAMAGE = ("malformed", "file is encrypted", "disk image")
+
+
+def storage_error(context: str, exc: sqlite3.Error) -> StorageError:
+    """One line for an SQLite error; a foreign or damaged file is :class:`DatabaseUnusableError`."""
+    if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
+        return DatabaseUnusableError(f"{context}: it is not an SQLite database (wrong --config or storage.database?)")
+    if isinstance(exc, sqlite3.DatabaseError) and any(word in str(exc) for word in _DAMAGE):
+        return DatabaseUnusableError(f"{context}: the database file is damaged ({exc}); restore it from a backup")
+    return StorageError(f"{context}: {exc}")
+
+
 class _Transaction:
     """BEGIN IMMEDIATE … COMMIT; rolls back on any error and reports storage failures in one line."""
 
@@ -470,7 +515,7 @@ class _Transaction:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot write to the database: {exc}") from None
+            raise storage_error("cannot write to the database", exc) from None
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if exc_type is None:
@@ -478,11 +523,11 @@ class _Transaction:
                 self.conn.execute("COMMIT")
             except sqlite3.Error as error:
                 self._rollback()
-                raise StorageError(f"cannot write to the database: {error}") from None
+                raise storage_error("cannot write to the database", error) from None
         else:
             self._rollback()
             if isinstance(exc, sqlite3.Error):
-                raise StorageError(f"cannot write to the database: {exc}") from None
+                raise storage_error("cannot write to the database", exc) from None
 
     def _rollback(self) -> None:
         # SQLite rolls back by itself after some failures (SQLITE_FULL, SQLITE_IOERR): a second

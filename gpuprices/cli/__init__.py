@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sqlite3
 import sys
 from typing import TYPE_CHECKING
 
 import click
 
 from gpuprices import CONFIG_ENV
-from gpuprices.exceptions import BlockedPageError, ConfigError, GpupricesError, NoDataError
+from gpuprices.exceptions import BlockedPageError, ConfigError, DatabaseUnusableError, GpupricesError, NoDataError
 
 NO_DATA = 4
 """Exit code of every command that has nothing to show (see :class:`~gpuprices.exceptions.NoDataError`)."""
@@ -103,6 +104,15 @@ def run(argv: list[str] | None = None) -> int:
     except NoDataError as exc:
         click.echo(f"gpuprices: {exc}", err=True)
         return NO_DATA
+    except DatabaseUnusableError as exc:
+        click.echo(f"gpuprices: {exc}", err=True)
+        return 2
+    except sqlite3.DatabaseError as exc:  # a query deep in a command met a damaged page
+        from gpuprices.storage.sqlite import storage_error
+
+        error = storage_error("database error", exc)
+        click.echo(f"gpuprices: {error}", err=True)
+        return 2 if isinstance(error, DatabaseUnusableError) else 1
     except GpupricesError as exc:
         click.echo(f"gpuprices: {exc}", err=True)
         return 1

@@ -51,7 +51,8 @@ def problem_text(problems: list[tuple[str, str, int]]) -> str:
 
 def alerts_line(report: Any) -> str:
     """The last line of a cycle (or an import): alerts and deliveries."""
-    muted = " (market alerts muted: a source is degraded)" if report.muted else ""
+    keys = getattr(report, "muted_keys", [])
+    muted = f" (market alerts muted, their rows rest on a degraded source: {', '.join(keys)})" if keys else ""
     if report.unsent:
         return f"alerts: {plural(report.unsent, 'alert')} fired, not sent: no alert channel is configured{muted}"
     return (f"alerts: {report.alerts} new{muted}; deliveries: {report.delivered} delivered, {report.pending} pending,"

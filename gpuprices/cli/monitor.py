@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from gpuprices.alerts.outbox import Outbox
 from gpuprices.cli.crawl import alerts_line, summary_lines
 from gpuprices.cycle import cycle_sources, enabled_sources, run_cycle, skipped_sources
 from gpuprices.daemon import Daemon, DatabaseLock, trigger_for
+from gpuprices.processes import is_crawl_child
 from gpuprices.sources import schedule_of
 from gpuprices.storage.sqlite import SqliteStore
 
@@ -26,7 +28,8 @@ def run(app: Any, once: bool) -> None:
     deliver alerts. Stops cleanly on SIGTERM/SIGINT; one daemon per database."""
     settings = app.settings
     if not once:
-        Daemon(settings, verbose=app.verbose).run()
+        if Daemon(settings, verbose=app.verbose).run() == signal.SIGINT:
+            raise click.exceptions.Exit(130)  # Ctrl-C: the shell's convention for "interrupted"
         return
     states = cycle_sources(settings)
     for line in skipped_sources(states):  # once, here: a source that cannot run is not run
@@ -58,6 +61,15 @@ def _next_run(settings: Any, source: str, last: dict[str, Any] | None, daemon: d
     return "at daemon start"
 
 
+def _abandoned(crawl: dict[str, Any]) -> bool:
+    """A 'running' crawl whose process is gone (killed with its daemon, or a Ctrl-C long ago)."""
+    if crawl.get("pid"):
+        return not is_crawl_child(int(crawl["pid"]), int(crawl["id"]))
+    # No pid yet: the process is being started (seconds), or the row predates pid recording.
+    started = datetime.fromisoformat(str(crawl["started_at"]))
+    return datetime.now(UTC) - started > timedelta(minutes=1)
+
+
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Human-readable text or one JSON document.")
@@ -75,10 +87,14 @@ def status(app: Any, fmt: str) -> None:
         rows = []
         for source in sources:
             last = lasts.get(source)
+            status = last["status"] if last else None
+            if last and status == "running" and _abandoned(last):
+                status = "abandoned"  # still 'running' in the database, but its process is gone
             health = (check_crawl(last, store.recent_crawls(source, rules.history, before_id=last["id"]), rules)
-                      .summary if last and last["status"] != "running" else "running" if last else "never crawled")
+                      .summary if last and status not in ("running", "abandoned")
+                      else status or "never crawled")
             rows.append({"source": source, "last_crawl": last["started_at"] if last else None,
-                         "status": last["status"] if last else None, "listings": last["listings"] if last else None,
+                         "status": status, "listings": last["listings"] if last else None,
                          "blocked_pages": last["blocked_pages"] if last else None, "health": health,
                          "next_run": _next_run(settings, source, last, daemon)})
         outbox = Outbox(store, settings.alerts)

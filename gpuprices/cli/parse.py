@@ -59,11 +59,12 @@ def parse(app: Any, files: tuple[Path, ...], source: str | None, site: str | Non
                 click.echo(f"gpuprices: {exc}", err=True)
                 problems["blocked"] = True
                 continue
+            drops = ", ".join(f"{reason} {count}" for reason, count in sorted(result.dropped.items()))
             if result.status in (PageStatus.LAYOUT_CHANGE, PageStatus.FAILED):
-                click.echo(f"gpuprices: {path}: {result.status.value}: {result.reason}", err=True)
+                click.echo(f"gpuprices: {path}: {result.status.value}: {result.reason}"
+                           + (f"; dropped {drops}" if drops else ""), err=True)
                 problems["failed"] = True
-            if result.dropped:
-                drops = ", ".join(f"{reason} {count}" for reason, count in sorted(result.dropped.items()))
+            elif drops:
                 click.echo(f"gpuprices: {path}: dropped {drops}", err=True)
             for item in result.listings:
                 yield listing_row(item)
@@ -84,10 +85,10 @@ def _parse_rentals(files: tuple[Path, ...], source: str, when: datetime | None, 
         try:
             offers.extend(parse_rental_file(path, source, observed_at=when))
         except BlockedPageError as exc:
-            click.echo(f"gpuprices: {path}: {exc}", err=True)
+            click.echo(f"gpuprices: {exc}", err=True)
             blocked = True
-        except ParseError as exc:
-            click.echo(f"gpuprices: {path}: {exc}", err=True)
+        except ParseError as exc:  # its message names the file
+            click.echo(f"gpuprices: {exc}", err=True)
             failed = True
     write_rows((rental_row(offer) for offer in offers), fmt, sys.stdout,
                columns=RENTAL_ROW_COLUMNS if fmt == "csv" else None)

@@ -10,16 +10,26 @@ from decimal import Decimal
 from typing import IO, Any
 
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA = "=+-@\uff1d\uff0b\uff0d\uff20"  # and the full-width ＝＋－＠ spreadsheets also accept
+# Spreadsheets skip leading whitespace and invisible characters before a formula: every Unicode
+# space, BOM, zero-width and word joiners, direction marks and soft hyphen.
+_INVISIBLE = "".join(sorted({chr(c) for c in range(0x3001) if chr(c).isspace()}
+                            | set("\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                                  "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff")))
+_FORMULA_START = tuple(_FORMULA + _INVISIBLE)
+"""First characters that make a text cell worth a closer look (a formula may follow)."""
 
 
 def neutralize(value: Any) -> Any:
     """Make a text cell safe for spreadsheets: titles and seller names are written by strangers.
 
-    A text starting with ``= + - @`` (or tab/CR) gets a leading apostrophe so it is shown as text,
-    not run as a formula. Plain numbers (``-0.42``) stay numbers.
+    A text whose first visible character is ``= + - @`` (or their full-width forms), or that starts
+    with a tab or CR, gets a leading apostrophe so it is shown as text, not run as a formula. Plain
+    numbers (``-0.42``) stay numbers.
     """
-    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.match(value):
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START) or _NUMBER.match(value):
+        return value
+    if value[0] in "\t\r" or value.lstrip(_INVISIBLE)[:1] in tuple(_FORMULA):
         return "'" + value
     return value
 

@@ -55,13 +55,19 @@ def parse_feed(kind: str, body: bytes, *, url: str, observed_at: datetime, cloud
         if blocked:
             return ParsedFeed(PageStatus.BLOCKED, reason=blocked)
         return ParsedFeed(PageStatus.LAYOUT_CHANGE, reason=f"an HTML page instead of the {kind} feed")
-    if kind == "skypilot":
-        return parse_skypilot_csv(text, url=url, observed_at=observed_at, cloud=cloud)
-    if kind == "vast":
-        return parse_vast_json(text, url=url, observed_at=observed_at)
-    if kind == "tracker":
+    if kind not in FEED_KINDS:
+        raise ParseError(f"unknown rental feed kind {kind!r}; choose one of {', '.join(FEED_KINDS)}")
+    try:
+        if kind == "skypilot":
+            return parse_skypilot_csv(text, url=url, observed_at=observed_at, cloud=cloud)
+        if kind == "vast":
+            return parse_vast_json(text, url=url, observed_at=observed_at)
         return parse_tracker_jsonl(text, url=url)
-    raise ParseError(f"unknown rental feed kind {kind!r}; choose one of {', '.join(FEED_KINDS)}")
+    except ParseError:
+        raise
+    except Exception as exc:  # nesting too deep, a CSV field over the size limit…: not the feed it should be
+        return ParsedFeed(PageStatus.LAYOUT_CHANGE,
+                          reason=f"unreadable {kind} feed: {exc.__class__.__name__}: {str(exc)[:200]}")
 
 
 def parse_rental_file(path: Path, kind: str, *, observed_at: datetime | None = None,

@@ -1,0 +1,79 @@
+"""Crawl child processes as the operating system sees them: environment, process group, survivors.
+
+Every crawl child runs in its own session (so its whole process group can be signalled without
+touching the parent), asks the kernel to kill it when its parent dies (``PR_SET_PDEATHSIG``, set in
+:mod:`gpuprices.crawl_child`), and has its pid recorded in ``crawls.pid``. A starting daemon uses
+that pid to end a child that survived its parent anyway (another pid namespace, a parent that
+was not its creator thread) before it schedules a new crawl of the same site.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+CHILD_MODULE = "gpuprices.crawl_child"
+
+# What a crawl child may inherit: how to find Python and its packages, locale, time zone, CA
+# certificates and proxies. Everything else (EBAY_CLIENT_*, GPUPRICES_*, tokens of other tools)
+# stays with the parent: the child's secrets arrive on stdin only.
+_KEEP = frozenset({
+    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "PYTHONPATH", "PYTHONHOME",
+    "VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED", "PYTHONWARNINGS", "SSL_CERT_FILE",
+    "SSL_CERT_DIR", "COVERAGE_PROCESS_START",
+})
+_PROXIES = frozenset({"http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"})
+
+
+def child_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The minimal environment of a crawl child (see ``_KEEP``); proxies only without credentials."""
+    source = os.environ if environ is None else environ
+    env = {key: value for key, value in source.items() if key in _KEEP or key.startswith("LC_")}
+    for key in _PROXIES & source.keys():
+        if "@" in source[key]:  # user:password@host would put a secret in the child's environment
+            logger.warning("%s carries credentials: not passed to crawl processes", key)
+        else:
+            env[key] = source[key]
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def child_arguments(crawl_id: int) -> list[str]:
+    """argv of a crawl child: its crawl id and parent pid (no secrets: argv is world-readable)."""
+    return [f"--crawl-id={crawl_id}", f"--parent={os.getpid()}"]
+
+
+def is_crawl_child(pid: int, crawl_id: int) -> bool:
+    """True when ``pid`` is a live (not zombie) crawl child of crawl ``crawl_id`` on this machine."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return CHILD_MODULE.encode() in argv and f"--crawl-id={crawl_id}".encode() in argv
+
+
+def signal_group(pid: int, sig: int) -> None:
+    """Send ``sig`` to the process group a crawl child leads; a gone group is not an error."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def end_crawl_child(pid: int, crawl_id: int, *, timeout: float = 10.0) -> bool:
+    """SIGKILL a surviving crawl child and its group; True once it is gone (False if it outlives ``timeout``)."""
+    if not is_crawl_child(pid, crawl_id):
+        return True
+    logger.warning("crawl %d: its process %d survived the daemon; ending it", crawl_id, pid)
+    signal_group(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while is_crawl_child(pid, crawl_id):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
