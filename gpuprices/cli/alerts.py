@@ -8,10 +8,8 @@ from typing import Any
 
 import click
 
-from gpuprices.alerts.outbox import Alert, Outbox, utc_now
 from gpuprices.cli.output import write_rows
 from gpuprices.exceptions import NoDataError
-from gpuprices.storage.sqlite import SqliteStore
 
 LIST_COLUMNS = ("created_at", "rule", "key", "title", "channel", "status", "attempts", "next_attempt_at",
                 "last_error", "delivery_id")
@@ -33,6 +31,9 @@ def test_alert(app: Any, channel_names: tuple[str, ...]) -> None:
 
     Exit code 1 when any channel failed. A failed sample alert is not retried later.
     """
+    from gpuprices.alerts.outbox import Alert, Outbox, utc_now
+    from gpuprices.storage.sqlite import SqliteStore
+
     settings = app.settings.alerts
     configured = [c.name for c in settings.channels]
     if not configured:
@@ -89,6 +90,9 @@ def _table(rows: list[dict[str, Any]]) -> None:
 @click.pass_obj
 def list_alerts(app: Any, limit: int, fmt: str) -> None:
     """List recent alerts with each delivery's status, attempts, next attempt and last error."""
+    from gpuprices.alerts.outbox import Outbox
+    from gpuprices.storage.sqlite import SqliteStore
+
     with SqliteStore(app.settings.storage.database) as store, Outbox(store, app.settings.alerts) as outbox:
         rows = outbox.recent(limit)
         counts = outbox.summary()
@@ -106,6 +110,9 @@ def list_alerts(app: Any, limit: int, fmt: str) -> None:
 @click.pass_obj
 def retry_alerts(app: Any, delivery_ids: tuple[int, ...]) -> None:
     """Re-queue dead deliveries (same webhook-id, fresh deadline) and try them once now."""
+    from gpuprices.alerts.outbox import Outbox
+    from gpuprices.storage.sqlite import SqliteStore
+
     with SqliteStore(app.settings.storage.database) as store, Outbox(store, app.settings.alerts) as outbox:
         requeued = outbox.retry(list(delivery_ids) if delivery_ids else None)
         if delivery_ids and not requeued:  # the ids named nothing to retry: say so, not "re-queued 0"

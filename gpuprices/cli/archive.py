@@ -8,9 +8,6 @@ from typing import Any
 import click
 
 from gpuprices.cli.options import source_choice
-from gpuprices.pipeline.enrich import Enricher
-from gpuprices.replay import reparse
-from gpuprices.storage.sqlite import SqliteStore
 
 
 @click.command(name="reparse")
@@ -21,6 +18,10 @@ from gpuprices.storage.sqlite import SqliteStore
 def reparse_command(app: Any, since: str | None, source: str | None) -> None:
     """Re-run the current parsers on archived pages and update listings and observations in place
     (idempotent), so a parser fix repairs history without re-crawling."""
+    from gpuprices.pipeline.enrich import Enricher
+    from gpuprices.replay import reparse
+    from gpuprices.storage.sqlite import SqliteStore
+
     if since is not None:
         try:
             since = date.fromisoformat(since).isoformat()

@@ -7,7 +7,6 @@ from typing import Any
 
 import click
 
-from gpuprices import sources as registry
 from gpuprices.cli.options import source_choice
 from gpuprices.cli.output import plural
 from gpuprices.exceptions import CrawlError
@@ -79,6 +78,7 @@ def crawl(app: Any, sources: tuple[str, ...], queries: tuple[str, ...], replay: 
 
     Exits non-zero when every page of every source was blocked or failed.
     """
+    from gpuprices import sources as registry
     from gpuprices.crawling import run_crawl
     from gpuprices.cycle import cycle_sources, needs_of, skipped_sources
     from gpuprices.sources import idle
@@ -113,6 +113,7 @@ def crawl(app: Any, sources: tuple[str, ...], queries: tuple[str, ...], replay: 
 
 
 def _replay(settings: Any, sources: list[str]) -> None:
+    from gpuprices import sources as registry
     from gpuprices.pipeline.enrich import Enricher
     from gpuprices.replay import replay
     from gpuprices.storage.archive import latest_archived_crawl

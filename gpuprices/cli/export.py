@@ -10,13 +10,8 @@ from typing import IO, Any
 
 import click
 
-from gpuprices import sources as registry
+from gpuprices.cli.options import source_choice
 from gpuprices.cli.output import FORMULA_PREFIXES, format_option, output_option, write_rows, write_table
-from gpuprices.market import INDEX_EXPORT_COLUMNS, index_rows
-from gpuprices.market.deals import DEAL_COLUMNS, deal_book, with_deal_context
-from gpuprices.pipeline.classify import load_catalog
-from gpuprices.storage.exports import EXPORT_TABLES, export_chunks, export_query
-from gpuprices.storage.sqlite import SqliteStore
 
 
 def _since(value: str | None) -> date | None:
@@ -29,11 +24,11 @@ def _since(value: str | None) -> date | None:
 
 
 @click.command()
-@click.argument("table", type=click.Choice([*EXPORT_TABLES, "index"]))
+@click.argument("table", type=click.Choice(["listings", "observations", "crawls", "index"]))
 @format_option(default="csv", choices=("csv", "json"))
 @output_option
 @click.option("--since", default=None, help="Only rows seen (or crawls started) on or after this date (YYYY-MM-DD).")
-@click.option("--source", type=click.Choice(registry.names()), default=None,
+@click.option("--source", type=source_choice(), default=None,
               help="Only rows from this source (listings, observations, crawls).")
 @click.pass_obj
 def export(app: Any, table: str, fmt: str, output: str, since: str | None, source: str | None) -> None:
@@ -44,6 +39,12 @@ def export(app: Any, table: str, fmt: str, output: str, since: str | None, sourc
 
     CSV opens cleanly in a spreadsheet: formula-like text is neutralized, numbers stay numbers.
     ``--source`` does not apply to the index, which combines every source."""
+    from gpuprices.market import INDEX_EXPORT_COLUMNS, index_rows
+    from gpuprices.market.deals import DEAL_COLUMNS, deal_book, with_deal_context
+    from gpuprices.pipeline.classify import load_catalog
+    from gpuprices.storage.exports import export_chunks, export_query
+    from gpuprices.storage.sqlite import SqliteStore
+
     if source is not None and table == "index":
         raise click.BadParameter("the index combines every source; --source applies to listings, observations "
                                  "and crawls", param_hint="--source")

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gpuprices.cli.output import in_existing_folder, usd, write_rows
 from gpuprices.cli.skus import check_sku
 from gpuprices.exceptions import NoDataError
-from gpuprices.market.index import CONDITION_GROUPS, SIDES, compute_index, utc_today
-from gpuprices.market.premium import PREMIUM_COLUMNS, empty_row, premium_table
-from gpuprices.pipeline.classify.catalog import Catalog, load_catalog
-from gpuprices.storage.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from gpuprices.pipeline.classify.catalog import Catalog
+
 
 
 def _catalog(app: Any) -> Catalog:
+    from gpuprices.pipeline.classify.catalog import load_catalog
+
     return load_catalog(extra=app.settings.catalog or None)
 
 
@@ -42,6 +44,10 @@ def premium(app: Any, sku: str | None, days: int, fmt: str, show_all: bool) -> N
     the latest day 7 to 14 days earlier. Rows marked indicative rest on fewer than
     [market] min_samples listings or on one seller.
     """
+    from gpuprices.market.index import compute_index, utc_today
+    from gpuprices.market.premium import PREMIUM_COLUMNS, premium_table
+    from gpuprices.storage.sqlite import SqliteStore
+
     catalog = _catalog(app)
     sku = check_sku(catalog, sku)
     today = utc_today()
@@ -60,6 +66,9 @@ def premium(app: Any, sku: str | None, days: int, fmt: str, show_all: bool) -> N
 
 
 def _with_missing(rows: list[dict[str, Any]], catalog: Catalog, sku: str | None, today: Any) -> list[dict[str, Any]]:
+    from gpuprices.market.index import CONDITION_GROUPS, SIDES
+    from gpuprices.market.premium import empty_row
+
     have = {(r["sku"], r["side"], r["condition_group"]) for r in rows}
     out = list(rows)
     for item in catalog:
@@ -106,7 +115,7 @@ def _print_table(rows: list[dict[str, Any]], *, days: int, min_samples: int) -> 
 @click.command()
 @click.option("--sku", default=None,
               help="Catalog SKU id; default: the SKU with the most listing-days in the window.")
-@click.option("--side", type=click.Choice(list(SIDES)), default="asking", show_default=True,
+@click.option("--side", type=click.Choice(["asking", "sold"]), default="asking", show_default=True,
               help="Asking prices of open listings, or prices of sales.")
 @click.option("--condition", "condition_group", type=click.Choice(["new", "used", "all"]), default="all",
               show_default=True, help="Condition group: new (+ open box), used (+ refurbished, unknown), or all.")
@@ -121,6 +130,8 @@ def chart(app: Any, sku: str | None, side: str, condition_group: str, days: int 
     Exits with code 4 (no data) and one line when there is no data for that SKU, side and condition.
     """
     from gpuprices.market.chart import render_chart  # matplotlib is slow to import; only this command needs it
+    from gpuprices.market.index import compute_index, utc_today
+    from gpuprices.storage.sqlite import SqliteStore
 
     if output.suffix.lower() not in (".png", ".html"):
         raise click.BadParameter("must end in .png or .html", param_hint="-o/--output")

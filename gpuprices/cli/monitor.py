@@ -9,14 +9,7 @@ from typing import Any
 
 import click
 
-from gpuprices.alerts.health import check_crawl
-from gpuprices.alerts.outbox import Outbox
 from gpuprices.cli.crawl import alerts_line, summary_lines
-from gpuprices.cycle import cycle_sources, enabled_sources, run_cycle, skipped_sources
-from gpuprices.daemon import Daemon, DatabaseLock, trigger_for
-from gpuprices.processes import is_crawl_child
-from gpuprices.sources import schedule_of
-from gpuprices.storage.sqlite import SqliteStore
 
 
 @click.command()
@@ -26,6 +19,9 @@ from gpuprices.storage.sqlite import SqliteStore
 def run(app: Any, once: bool) -> None:
     """Run the monitor: crawl each source on its schedule, update the index, evaluate alert rules and
     deliver alerts. Stops cleanly on SIGTERM/SIGINT; one daemon per database."""
+    from gpuprices.cycle import cycle_sources, run_cycle, skipped_sources
+    from gpuprices.daemon import Daemon, DatabaseLock
+
     settings = app.settings
     if not once:
         if Daemon(settings, verbose=app.verbose).run() == signal.SIGINT:
@@ -48,6 +44,9 @@ def run(app: Any, once: bool) -> None:
 
 
 def _next_run(settings: Any, source: str, last: dict[str, Any] | None, daemon: dict[str, Any] | None) -> str:
+    from gpuprices.daemon import trigger_for
+    from gpuprices.sources import schedule_of
+
     if daemon and daemon.get("running") and daemon.get("next_runs", {}).get(source):
         return str(daemon["next_runs"][source])
     schedule = schedule_of(settings, source)
@@ -63,6 +62,8 @@ def _next_run(settings: Any, source: str, last: dict[str, Any] | None, daemon: d
 
 def _abandoned(crawl: dict[str, Any]) -> bool:
     """A 'running' crawl whose process is gone (killed with its daemon, or a Ctrl-C long ago)."""
+    from gpuprices.processes import is_crawl_child
+
     if crawl.get("pid"):
         return not is_crawl_child(int(crawl["pid"]), int(crawl["id"]))
     # No pid yet: the process is being started (seconds), or the row predates pid recording.
@@ -77,6 +78,11 @@ def _abandoned(crawl: dict[str, Any]) -> bool:
 def status(app: Any, fmt: str) -> None:
     """Show the last crawl per source (when, listings, blocked pages, health), the next runs, and
     pending or dead alert deliveries."""
+    from gpuprices.alerts.health import check_crawl
+    from gpuprices.alerts.outbox import Outbox
+    from gpuprices.cycle import enabled_sources
+    from gpuprices.storage.sqlite import SqliteStore
+
     settings = app.settings
     rules = settings.health
     with SqliteStore(settings.storage.database) as store:

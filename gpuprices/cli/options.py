@@ -34,3 +34,15 @@ def source_choice(values: str = "names") -> LazyChoice:
         return found
 
     return LazyChoice(read)
+
+
+def parse_source_choice() -> LazyChoice:
+    """What ``parse`` and ``import`` read: the offline-parseable sources and the rental feed kinds."""
+
+    def read() -> Sequence[str]:
+        from gpuprices import sources as registry
+        from gpuprices.spiders.parsers.rental import RENTAL_PARSE_SOURCES
+
+        return [*registry.parseable(), *RENTAL_PARSE_SOURCES]
+
+    return LazyChoice(read)

@@ -10,16 +10,10 @@ from typing import Any
 
 import click
 
-from gpuprices import sources as registry
 from gpuprices.cli.dates import day_option_value
-from gpuprices.cli.options import LazyChoice
+from gpuprices.cli.options import parse_source_choice
 from gpuprices.cli.output import format_option, write_rows
-from gpuprices.core.items import PageStatus
-from gpuprices.core.listing import ROW_COLUMNS, listing_row
 from gpuprices.exceptions import BlockedPageError, ParseError
-from gpuprices.parsing import FileParser
-from gpuprices.pipeline.enrich import Enricher
-from gpuprices.spiders.parsers.rental import RENTAL_PARSE_SOURCES, RENTAL_ROW_COLUMNS, parse_rental_file, rental_row
 
 
 def _observed(value: str | None) -> datetime | None:
@@ -28,7 +22,7 @@ def _observed(value: str | None) -> datetime | None:
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--source", type=LazyChoice(lambda: [*registry.parseable(), *RENTAL_PARSE_SOURCES]), default=None,
+@click.option("--source", type=parse_source_choice(), default=None,
               help="What the files are; default: JSON → ebay-api, an eBay item page → ebay-item, other HTML → "
               "ebay. Retailer pages need product-page; rental feeds need rental-skypilot|vast|tracker.")
 @click.option("--site", default=None, help="eBay site of the pages (ebay.de, ebay.co.uk …) for currency "
@@ -43,6 +37,12 @@ def parse(app: Any, files: tuple[Path, ...], source: str | None, site: str | Non
 
     A blocked page prints one line on stderr and the exit code is 3.
     """
+    from gpuprices.core.items import PageStatus
+    from gpuprices.core.listing import ROW_COLUMNS, listing_row
+    from gpuprices.parsing import FileParser
+    from gpuprices.pipeline.enrich import Enricher
+    from gpuprices.spiders.parsers.rental import RENTAL_PARSE_SOURCES
+
     if source in RENTAL_PARSE_SOURCES:
         _parse_rentals(files, source, _observed(observed), fmt)
         return
@@ -79,6 +79,8 @@ def parse(app: Any, files: tuple[Path, ...], source: str | None, site: str | Non
 
 def _parse_rentals(files: tuple[Path, ...], source: str, when: datetime | None, fmt: str) -> None:
     """Rental feeds: one row per offer (USD per GPU-hour and how it was derived)."""
+    from gpuprices.spiders.parsers.rental import RENTAL_ROW_COLUMNS, parse_rental_file, rental_row
+
     blocked = failed = False
     offers = []
     for path in files:

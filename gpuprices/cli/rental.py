@@ -10,11 +10,6 @@ import click
 from gpuprices.cli.output import usd, write_rows
 from gpuprices.cli.skus import check_sku
 from gpuprices.exceptions import NoDataError
-from gpuprices.market.breakeven import BREAKEVEN_COLUMNS, breakeven_table
-from gpuprices.market.index import utc_today
-from gpuprices.market.rental_index import RENTAL_INDEX_COLUMNS, compute_rental_index, rental_index_rows
-from gpuprices.pipeline.classify.catalog import load_catalog
-from gpuprices.storage.sqlite import SqliteStore
 
 _SKU = click.option("--sku", default=None, help="Only this SKU (catalog id, e.g. h100-80gb-sxm5).")
 _FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
@@ -49,6 +44,11 @@ def breakeven(app: Any, sku: str | None, days: int, fmt: str) -> None:
     asking median; the rental price is the on-demand median (spot beside it). "never" means renting
     costs less than the electricity of owning.
     """
+    from gpuprices.market.breakeven import BREAKEVEN_COLUMNS, breakeven_table
+    from gpuprices.market.index import utc_today
+    from gpuprices.pipeline.classify.catalog import load_catalog
+    from gpuprices.storage.sqlite import SqliteStore
+
     catalog = load_catalog(extra=app.settings.catalog or None)
     sku = check_sku(catalog, sku)
     with SqliteStore(app.settings.storage.database) as store:
@@ -95,6 +95,11 @@ def rental(app: Any, sku: str | None, days: int, fmt: str) -> None:
     p25 and min are over offers. Accelerators outside the catalog (A10G, unknown names) are kept in
     the database but never indexed.
     """
+    from gpuprices.market.index import utc_today
+    from gpuprices.market.rental_index import RENTAL_INDEX_COLUMNS, compute_rental_index, rental_index_rows
+    from gpuprices.pipeline.classify.catalog import load_catalog
+    from gpuprices.storage.sqlite import SqliteStore
+
     catalog = load_catalog(extra=app.settings.catalog or None)
     sku = check_sku(catalog, sku)
     with SqliteStore(app.settings.storage.database) as store:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from gpuprices import sources as registry
 from gpuprices.cli.output import plural
-from gpuprices.sources import describe, source_states, watch_target
-from gpuprices.storage.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from gpuprices.storage.sqlite import SqliteStore
+
 
 
 def _watched(store: SqliteStore) -> dict[str, list[str]]:
+    from gpuprices import sources as registry
+
     return {source: store.watches(source) for source in registry.watchable()}
 
 
@@ -24,6 +27,9 @@ def _watched(store: SqliteStore) -> dict[str, list[str]]:
 def sources(app: Any, fmt: str) -> None:
     """List the sources with their state (ready, off, idle: nothing to crawl, not runnable), last crawl,
     and why a source cannot run (API keys missing, robots.txt disallows its pages)."""
+    from gpuprices.sources import describe, source_states
+    from gpuprices.storage.sqlite import SqliteStore
+
     with SqliteStore(app.settings.storage.database) as store:
         lasts = {row["source"]: row for row in store.last_crawls()}
         states = source_states(app.settings, _watched(store))
@@ -49,6 +55,9 @@ def watch() -> None:
 @click.pass_obj
 def watch_add(app: Any, urls: tuple[str, ...]) -> None:
     """Watch eBay item URLs (or ids) and retailer product page URLs."""
+    from gpuprices.sources import watch_target
+    from gpuprices.storage.sqlite import SqliteStore
+
     with SqliteStore(app.settings.storage.database) as store:
         for url in urls:
             try:
@@ -63,9 +72,13 @@ def watch_add(app: Any, urls: tuple[str, ...]) -> None:
 @click.pass_obj
 def watch_list(app: Any) -> None:
     """Show the watch lists (the config's and the ones added with `watch add`)."""
+    from gpuprices.storage.sqlite import SqliteStore
+
     settings = app.settings
     with SqliteStore(settings.storage.database) as store:
         stored = _watched(store)
+    from gpuprices import sources as registry
+
     for source in registry.watchable():
         section = registry.get(source).settings_of(settings)
         configured = getattr(section, "items", None) or getattr(section, "urls", None) or []
@@ -80,6 +93,9 @@ def watch_list(app: Any) -> None:
 @click.pass_obj
 def watch_remove(app: Any, urls: tuple[str, ...]) -> None:
     """Stop watching URLs added with `watch add` (config entries are edited in the config)."""
+    from gpuprices.sources import watch_target
+    from gpuprices.storage.sqlite import SqliteStore
+
     with SqliteStore(app.settings.storage.database) as store:
         for url in urls:
             source, target = watch_target(url)
