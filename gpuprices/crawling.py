@@ -19,8 +19,7 @@ import attrs
 
 from gpuprices.config import Settings
 from gpuprices.exceptions import CrawlError
-from gpuprices.storage.archive import prune_archive
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.factory import open_store
 
 SOURCES = ("ebay", "ebay-api", "ebay-item", "product-page", "rental")
 SPIDERS = {
@@ -132,10 +131,10 @@ def plan_crawl(settings: Settings, source: str, *, crawl_id: int, queries: list[
 def run_crawl(settings: Settings, source: str, *, queries: list[str] | None = None, verbose: bool = False,
               timeout: float | None = None) -> dict[str, Any]:
     """Crawl ``source`` once in a child process; returns the finished ``crawls`` row."""
-    with SqliteStore(settings.storage.database) as store:
+    with open_store(settings.storage.database) as store:
         calls_used = store.api_calls_today(source)
         watched = store.watches(source)
-        prune_archive(store, settings.storage.archive_retention_days)
+        store.prune_archive(settings.storage.archive_retention_days)
         crawl_id = store.start_crawl(source, queries or [])
         try:
             plan = plan_crawl(settings, source, crawl_id=crawl_id, queries=queries,
@@ -143,14 +142,14 @@ def run_crawl(settings: Settings, source: str, *, queries: list[str] | None = No
         except CrawlError as exc:
             store.finish_crawl(crawl_id, "failed", error=str(exc))
             raise
-        store.db.execute("UPDATE crawls SET queries = ? WHERE id = ?", [json.dumps(plan.queries), crawl_id])
+        store.set_crawl_queries(crawl_id, plan.queries)
     error = _run_child(plan, timeout or settings.crawl.crawl_timeout)
-    with SqliteStore(settings.storage.database) as store:
+    with open_store(settings.storage.database) as store:
         row = store.crawl(crawl_id)
         if row["status"] == "running":  # the child never closed the crawl
             row = store.finish_crawl(crawl_id, "failed", error=error or "crawl process ended without a result")
         elif error and not row.get("error"):
-            store.db.execute("UPDATE crawls SET error = ? WHERE id = ?", [error, crawl_id])
+            store.set_crawl_error(crawl_id, error)
             row = store.crawl(crawl_id)
     return row
 

@@ -22,7 +22,8 @@ from gpuprices.market import compute_index, premium_table
 from gpuprices.market.breakeven import breakeven_table
 from gpuprices.pipeline.classify import load_catalog
 from gpuprices.sources import runnable_sources
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.base import Store
+from gpuprices.storage.factory import open_store
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class CycleReport:
 
 def enabled_sources(settings: Settings) -> list[str]:
     """Sources a cycle crawls: every enabled source that has what it needs (keys, watch lists)."""
-    with SqliteStore(settings.storage.database) as store:
+    with open_store(settings.storage.database) as store:
         watched = {source: store.watches(source) for source in ("ebay-item", "product-page")}
     return runnable_sources(settings, watched)
 
@@ -68,7 +69,7 @@ def median_changes(index: Any, keys: Sequence[tuple[str, str, str, int]]) -> dic
     return changes
 
 
-def analyse_and_alert(settings: Settings, store: SqliteStore, crawls: Sequence[dict[str, Any]],
+def analyse_and_alert(settings: Settings, store: Store, crawls: Sequence[dict[str, Any]],
                       *, now: datetime | None = None, report: CycleReport | None = None) -> CycleReport:
     """Health of ``crawls``, today's index, rule evaluation; alerts go to the outbox, then delivery."""
     now = now or datetime.now(UTC)
@@ -119,5 +120,5 @@ def run_cycle(settings: Settings, sources: Sequence[str] | None = None, *, now: 
         except CrawlError as exc:
             report.errors.append(f"{source}: {exc}")
             logger.error("%s: %s", source, exc)
-    with SqliteStore(settings.storage.database) as store:
+    with open_store(settings.storage.database) as store:
         return analyse_and_alert(settings, store, report.crawls, now=now, report=report)

@@ -34,7 +34,7 @@ from gpuprices.crawling import run_crawl, stop_running_crawls
 from gpuprices.cycle import analyse_and_alert, enabled_sources
 from gpuprices.exceptions import ConfigError, CrawlError, GpupricesError, StorageError
 from gpuprices.sources import schedule_of
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.factory import open_store
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class Daemon:
         if not sources:
             raise ConfigError("no source enabled: enable [sources.ebay] or set EBAY_CLIENT_ID/EBAY_CLIENT_SECRET")
         with DatabaseLock(self.settings.storage.database):
-            with SqliteStore(self.settings.storage.database) as store:
+            with open_store(self.settings.storage.database) as store:
                 store.fail_abandoned_crawls(error="the daemon stopped while this crawl ran")
             now = datetime.now(UTC)
             for source in sources:
@@ -153,7 +153,7 @@ class Daemon:
             return
         try:
             crawl = run_crawl(self.settings, source, verbose=self.verbose)
-            with SqliteStore(self.settings.storage.database) as store:
+            with open_store(self.settings.storage.database) as store:
                 report = analyse_and_alert(self.settings, store, [crawl])
             logger.warning("%s: %s, %s listings; %d alerts%s", source, crawl["status"], crawl["listings"],
                            report.alerts, " (market alerts muted: source degraded)" if report.muted else "")
@@ -170,7 +170,7 @@ class Daemon:
         if self.stopping.is_set() or not self.settings.alerts.channels:
             return
         try:
-            with SqliteStore(self.settings.storage.database) as store:
+            with open_store(self.settings.storage.database) as store:
                 Outbox(store, self.settings.alerts).deliver_due()
         except Exception:
             logger.exception("alert delivery failed")
@@ -183,7 +183,7 @@ class Daemon:
         status = {"pid": os.getpid(), "running": running, "heartbeat_at": datetime.now(UTC).isoformat(),
                   "next_runs": jobs}
         try:
-            with SqliteStore(self.settings.storage.database) as store:
+            with open_store(self.settings.storage.database) as store:
                 store.put_daemon_status(json.dumps(status))
         except StorageError as exc:
             logger.error("cannot record daemon status: %s", exc)

@@ -25,8 +25,8 @@ from gpuprices.spiders.parsers.ebay_api import parse_api_response
 from gpuprices.spiders.parsers.ebay_item import parse_item_page
 from gpuprices.spiders.parsers.ebay_search import parse_search_page
 from gpuprices.spiders.parsers.product_page import parse_product_page
-from gpuprices.storage.archive import ArchivedPage, archived_pages, latest_archived_crawl
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.archive import ArchivedPage
+from gpuprices.storage.base import Store
 
 Parsed = tuple[PageReport, list[RawListing]]
 
@@ -93,12 +93,12 @@ def _normalize(raws: list[RawListing], normalizer: Normalizer, enricher: Enriche
     return [enricher.enrich(item) for item in normalizer.normalize_all(raws, dropped)]
 
 
-def reparse(store: SqliteStore, enricher: Enricher, *, since: str | None = None,
+def reparse(store: Store, enricher: Enricher, *, since: str | None = None,
             source: str | None = None) -> ReparseReport:
     """Re-run the parsers over archived pages and replace what each page produced."""
     report = ReparseReport()
     normalizer = Normalizer()
-    for page in archived_pages(store, source=source, since=since):
+    for page in store.archived_pages(source=source, since=since):
         if page.source not in PARSERS:
             continue
         _, raws = parse_archived(page)
@@ -110,15 +110,15 @@ def reparse(store: SqliteStore, enricher: Enricher, *, since: str | None = None,
     return report
 
 
-def replay(store: SqliteStore, enricher: Enricher, source: str) -> dict[str, Any]:
+def replay(store: Store, enricher: Enricher, source: str) -> dict[str, Any]:
     """A new crawl of ``source`` built from the archive of its latest crawl; no network."""
-    original = latest_archived_crawl(store, source)
+    original = store.latest_archived_crawl(source)
     if original is None:
         raise CrawlError(f"nothing archived for {source}: run a crawl with [storage] archive = true first")
     crawl_id = store.start_crawl(f"{source}")
     normalizer = Normalizer()
     dropped: Counter[str] = Counter()
-    for page in archived_pages(store, crawl_id=original):
+    for page in store.archived_pages(crawl_id=original):
         report, raws = parse_archived(page)
         store.record_page(crawl_id, report)
         for item in raws:

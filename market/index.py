@@ -17,7 +17,6 @@ Prices are floats here: this is statistics, not accounting; exports round money 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -28,7 +27,7 @@ import pandas as pd
 from pandas.api.types import union_categoricals
 
 from gpuprices.pipeline.classify.catalog import Catalog
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.base import Store
 
 __all__ = [
     "CONDITION_GROUPS",
@@ -41,6 +40,7 @@ __all__ = [
     "index_rows",
     "load_observations",
     "money",
+    "statistics_index",
 ]
 
 SIDES = ("asking", "sold")
@@ -53,48 +53,14 @@ INDEX_EXPORT_COLUMNS = INDEX_COLUMNS
 """Keys (in order) of the rows yielded by :func:`index_rows`, for a CSV header."""
 
 _UNIX_EPOCH_JD = 2440587.5  # julianday('1970-01-01T00:00:00Z')
-_CHUNK_ROWS = 200_000  # bounded memory: each chunk's strings become categorical codes before the next is read
 _STRING_COLUMNS = ("sku", "seller", "source")
-
-# Fixed text: user input only ever travels as a bound parameter. SQLite does the "once per listing ×
-# side × day" step itself (GROUP BY, in C) so Python converts ~8x fewer rows: with one max() as the
-# only aggregate, SQLite takes the bare columns from the row holding the max, i.e. the latest sighting.
-# Undated sales group on day -1 and keep their *earliest* sighting (max of the negated time), whose
-# day is the day the sale was first seen.
-_SQL = """
-SELECT o.listing_id AS listing_id,
-       o.sold AS sold,
-       CASE WHEN o.sold = 0 THEN CAST(julianday(o.observed_at) - 2440587.5 AS INTEGER)
-            ELSE COALESCE(CAST(julianday(o.sold_at) - 2440587.5 AS INTEGER), -1) END AS day_key,
-       MAX(CASE WHEN o.sold = 1 AND o.sold_at IS NULL THEN -julianday(o.observed_at)
-                ELSE julianday(o.observed_at) END) AS pick,
-       CASE WHEN o.condition IN ('new', 'open_box') THEN 1 ELSE 0 END AS is_new,
-       CAST(o.unit_price_usd AS REAL) AS unit_price_usd,
-       o.sku AS sku,
-       l.seller AS seller,
-       o.source AS source
-FROM observations AS o JOIN listings AS l ON l.id = o.listing_id
-WHERE o.observed_at >= :since AND o.observed_at < :until_excl
-  AND o.sku IS NOT NULL AND o.sku != ''
-  AND o.unit_price_usd IS NOT NULL
-  AND o.excluded_reason IS NULL
-  AND o.working = 1
-  AND o.quarantined = 0
-  AND (o.condition IS NULL OR o.condition != 'for_parts')
-  AND ((o.sold = 1 AND o.best_offer_accepted = 0) OR (o.sold = 0 AND o.ended = 0))
-  {sku_filter}
-GROUP BY 1, 2, 3
-"""
-_SQL_ALL = _SQL.format(sku_filter="")
-_SQL_ONE_SKU = _SQL.format(sku_filter="AND o.sku = :sku")
-_RAW_COLUMNS = ("listing_id", "sold", "day_key", "pick", "is_new", "unit_price_usd", "sku", "seller", "source")
 
 
 def utc_today() -> date:
     return datetime.now(UTC).date()
 
 
-def load_observations(store: SqliteStore, *, since: date, until: date | None = None,
+def load_observations(store: Store, *, since: date, until: date | None = None,
                       sku: str | None = None) -> pd.DataFrame:
     """Rows that count for the index between ``since`` and ``until`` (inclusive, UTC days; default
     today), one per listing × day × side: columns :data:`OBSERVATION_COLUMNS`.
@@ -102,28 +68,36 @@ def load_observations(store: SqliteStore, *, since: date, until: date | None = N
     Observations made after ``until`` are not read, so a past index is what was known at the time.
     """
     last = until or utc_today()
-    params = {"since": since.isoformat(), "until_excl": (last + timedelta(days=1)).isoformat(), "sku": sku}
-    conn = store.db.conn
-    threads = conn.execute("PRAGMA threads").fetchone()[0]
-    # Helper threads for SQLite's GROUP BY sorter (about 25% faster on 10M rows); restored afterwards.
-    conn.execute(f"PRAGMA threads = {min(4, os.cpu_count() or 1)}")
-    try:
-        cursor = conn.execute(_SQL_ONE_SKU if sku is not None else _SQL_ALL, params)
-        chunks: list[pd.DataFrame] = []
-        while rows := cursor.fetchmany(_CHUNK_ROWS):
-            chunk = pd.DataFrame.from_records(rows, columns=list(_RAW_COLUMNS))
-            for column in _STRING_COLUMNS:
-                chunk[column] = chunk[column].astype("category")
-            chunks.append(chunk)
-    finally:
-        conn.execute(f"PRAGMA threads = {int(threads)}")
-    return _finish(_concat(chunks), since, last)
+    found = store.index_sightings(since, last, sku)
+    chunks: list[pd.DataFrame] = []
+    for rows in found.chunks:  # bounded memory: each chunk's strings become categorical codes first
+        chunk = pd.DataFrame.from_records(rows, columns=list(found.columns))
+        for column in _STRING_COLUMNS:
+            chunk[column] = chunk[column].astype("category")
+        chunks.append(chunk)
+    if found.final:  # the database applied the rules
+        return _final_frame(_concat(chunks, found.columns))
+    return _finish(_concat(chunks, found.columns), since, last)
 
 
-def _concat(chunks: list[pd.DataFrame]) -> pd.DataFrame:
+def _final_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "day": pd.to_datetime(frame["day"].astype(str)).astype("datetime64[ns]") if len(frame) else
+        pd.Series(dtype="datetime64[ns]"),
+        "sku": frame["sku"].array,
+        "side": pd.Categorical(frame["side"].astype(str), categories=list(SIDES)),
+        "condition_group": pd.Categorical(frame["condition_group"].astype(str), categories=["new", "used"]),
+        "unit_price_usd": frame["unit_price_usd"].to_numpy(dtype="float64"),
+        "listing_id": frame["listing_id"].to_numpy(dtype="int64"),
+        "seller": frame["seller"].array,
+        "source": frame["source"].array,
+    })
+
+
+def _concat(chunks: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame:
     if not chunks:
         return pd.DataFrame({c: pd.Series(dtype="category" if c in _STRING_COLUMNS else "float64")
-                             for c in _RAW_COLUMNS})
+                             for c in columns})
     if len(chunks) == 1:
         return chunks[0]
     # pd.concat would turn categoricals with different categories back into Python strings.
@@ -190,7 +164,24 @@ def daily_index(frame: pd.DataFrame, catalog: Catalog, *, min_samples: int = 10)
         return _empty_index()
     per_group = _aggregate(frame, ["day", "sku", "side", "condition_group"])
     overall = _aggregate(frame, ["day", "sku", "side"]).assign(condition_group="all")
-    index = pd.concat([per_group, overall], ignore_index=True)
+    return _complete(pd.concat([per_group, overall], ignore_index=True), catalog, min_samples)
+
+
+def statistics_index(rows: list[dict[str, Any]], catalog: Catalog, *, min_samples: int = 10) -> pd.DataFrame:
+    """:func:`daily_index` from statistics a database computed (``Store.index_statistics``)."""
+    if not rows:
+        return _empty_index()
+    index = pd.DataFrame.from_records(rows)
+    index["day"] = pd.to_datetime(index["day"].astype(str)).astype("datetime64[ns]")
+    for column in ("n", "sellers"):
+        index[column] = index[column].astype("int64")
+    for column in ("median_usd", "p25_usd", "p75_usd", "min_usd"):
+        index[column] = index[column].astype("float64")
+    return _complete(index, catalog, min_samples)
+
+
+def _complete(index: pd.DataFrame, catalog: Catalog, min_samples: int) -> pd.DataFrame:
+    """Statistics per day × SKU × side × group → the index: IQR, list price, premium, indicative, order."""
     for column in ("sku", "side", "condition_group"):
         index[column] = index[column].astype(str)
     index["iqr_usd"] = index["p75_usd"] - index["p25_usd"]
@@ -229,14 +220,23 @@ def _empty_index() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "float64")) for c in INDEX_COLUMNS})
 
 
-def compute_index(store: SqliteStore, catalog: Catalog, *, days: int, sku: str | None = None,
+def compute_index(store: Store, catalog: Catalog, *, days: int, sku: str | None = None,
                   min_samples: int = 10, today: date | None = None) -> pd.DataFrame:
     """The index of the last ``days`` days up to ``today`` (UTC, inclusive)."""
     if days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
     end = today or utc_today()
-    frame = load_observations(store, since=end - timedelta(days=days - 1), until=end, sku=sku)
-    return daily_index(frame, catalog, min_samples=min_samples)
+    return _index(store, catalog, end - timedelta(days=days - 1), end, sku, min_samples)
+
+
+def _index(store: Store, catalog: Catalog, since: date, until: date, sku: str | None,
+           min_samples: int) -> pd.DataFrame:
+    """In the database when it computes statistics (PostgreSQL), else from the sightings here."""
+    rows = store.index_statistics(since, until, sku)
+    if rows is not None:
+        return statistics_index(rows, catalog, min_samples=min_samples)
+    return daily_index(load_observations(store, since=since, until=until, sku=sku), catalog,
+                       min_samples=min_samples)
 
 
 def money(value: Any) -> str | None:
@@ -256,7 +256,7 @@ def ratio(value: Any, places: int = 4) -> float | None:
     return round(float(value), places)
 
 
-def index_rows(store: SqliteStore, catalog: Catalog, *, since: date | None, days: int,
+def index_rows(store: Store, catalog: Catalog, *, since: date | None, days: int,
                min_samples: int = 10, today: date | None = None) -> Iterator[dict[str, Any]]:
     """Rows of the index for ``gpuprices export index``: from ``since`` (or the last ``days`` days)
     to today, keys :data:`INDEX_EXPORT_COLUMNS`. Money as decimal strings with cents, dates ISO,
@@ -264,8 +264,7 @@ def index_rows(store: SqliteStore, catalog: Catalog, *, since: date | None, days
     """
     end = today or utc_today()
     start = since if since is not None else end - timedelta(days=max(days, 1) - 1)
-    frame = load_observations(store, since=start, until=end)
-    index = daily_index(frame, catalog, min_samples=min_samples)
+    index = _index(store, catalog, start, end, None, min_samples)
     for row in index.itertuples(index=False):  # the index is small: rows per day × SKU, not per listing
         yield {
             "day": row.day.date().isoformat(),

@@ -22,8 +22,7 @@ from typing import Any
 import pandas as pd
 
 from gpuprices.market.index import utc_today
-from gpuprices.storage.rentals import rental_rows
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.base import Store
 
 __all__ = ["RENTAL_INDEX_COLUMNS", "RENTAL_KINDS", "compute_rental_index", "daily_rental_index",
            "latest_rental_rows", "rental_frame", "rental_index_rows", "usd_per_hour"]
@@ -76,13 +75,13 @@ def daily_rental_index(frame: pd.DataFrame) -> pd.DataFrame:
     return index.loc[:, list(RENTAL_INDEX_COLUMNS)]
 
 
-def compute_rental_index(store: SqliteStore, *, days: int, sku: str | None = None,
+def compute_rental_index(store: Store, *, days: int, sku: str | None = None,
                          today: date | None = None) -> pd.DataFrame:
     """The rental index of the last ``days`` days up to ``today`` (UTC, inclusive)."""
     if days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
     end = today or utc_today()
-    rows = rental_rows(store, end - timedelta(days=days - 1), until=end, sku=sku)
+    rows = store.rental_rows(end - timedelta(days=days - 1), until=end, sku=sku)
     return daily_rental_index(rental_frame(rows))
 
 

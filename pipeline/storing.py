@@ -18,7 +18,7 @@ from gpuprices.core.listing import NormalizedListing
 from gpuprices.pipeline.crawl_pipeline import CrawlStoragePipeline, crawl_status
 from gpuprices.pipeline.enrich import Enricher
 from gpuprices.pipeline.normalize import DroppedListing, Normalizer
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.base import Store
 
 __all__ = ["StoragePipeline", "crawl_status"]
 
@@ -50,17 +50,17 @@ class StoragePipeline(CrawlStoragePipeline[NormalizedListing]):
             stats.inc_value("gpuprices/listings")
         return self.enricher.enrich(listing)
 
-    def write(self, store: SqliteStore, batch: list[NormalizedListing]) -> None:
+    def write(self, store: Store, batch: list[NormalizedListing]) -> None:
         store.save_listings(self.crawl_id, batch)
 
     def dropped(self) -> dict[str, int]:
         return dict(self.drops)
 
-    def before_finish(self, store: SqliteStore) -> None:
+    def before_finish(self, store: Store) -> None:
         # The centre of each SKU includes this crawl's listings: even the first crawl is protected.
         self.enricher.quarantine_crawl(store, self.crawl_id)
 
-    def after_finish(self, store: SqliteStore) -> None:
+    def after_finish(self, store: Store) -> None:
         calls = self.crawler.stats.get_value("gpuprices/api_calls", 0) if self.crawler.stats else 0
         if calls:
             store.add_api_calls(self.crawler.spider.name if self.crawler.spider else "?", int(calls))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gpuprices.storage.sqlite import BOOL_COLUMNS, SqliteStore
+from gpuprices.storage.values import BOOL_COLUMNS
+
+if TYPE_CHECKING:
+    from gpuprices.storage.common import SqlStore
 
 EXPORT_TABLES = ("listings", "observations", "crawls")
 
@@ -21,7 +24,7 @@ _QUERIES = {
 }
 
 
-def export_rows(store: SqliteStore, table: str, *, since: str | None = None,
+def export_rows(store: SqlStore, table: str, *, since: str | None = None,
                 source: str | None = None) -> Iterator[dict[str, Any]]:
     """Stream rows of ``table``; ``since`` is an ISO date or time, ``source`` a source name."""
     if table not in _QUERIES:
@@ -38,13 +41,12 @@ def export_rows(store: SqliteStore, table: str, *, since: str | None = None,
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += f" ORDER BY {order}"
-    for row in store.db.query(sql, params):
+    for row in store._iter_query(sql, params):
         yield {key: (bool(value) if key in BOOL_COLUMNS and value is not None else value)
                for key, value in row.items()}
 
 
-def export_columns(store: SqliteStore, table: str) -> list[str]:
+def export_columns(store: SqlStore, table: str) -> list[str]:
     """Column names of an export, so an empty export still has its header."""
     sql = _QUERIES[table][0] + " LIMIT 0"
-    cursor = store.db.execute(sql)
-    return [d[0] for d in cursor.description]
+    return store._columns(sql)

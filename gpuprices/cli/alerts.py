@@ -10,7 +10,7 @@ import click
 
 from gpuprices.alerts.outbox import Alert, Outbox, utc_now
 from gpuprices.cli.output import write_rows
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.factory import open_store
 
 LIST_COLUMNS = ("created_at", "rule", "key", "title", "channel", "status", "attempts", "next_attempt_at",
                 "last_error", "delivery_id")
@@ -46,7 +46,7 @@ def test_alert(app: Any, channel_names: tuple[str, ...]) -> None:
                   title="gpuprices test alert",
                   payload={"message": "If you can read this, gpuprices alerts reach this channel.",
                            "sent_at": now.isoformat(timespec="seconds")})
-    with SqliteStore(app.settings.storage.database) as store, Outbox(store, settings) as outbox:
+    with open_store(app.settings.storage.database) as store, Outbox(store, settings) as outbox:
         alert_id = outbox.enqueue(alert, names)
         assert alert_id is not None  # the dedupe key is fresh
         outbox.deliver_due(alert_id=alert_id)
@@ -88,7 +88,7 @@ def _table(rows: list[dict[str, Any]]) -> None:
 @click.pass_obj
 def list_alerts(app: Any, limit: int, fmt: str) -> None:
     """List recent alerts with each delivery's status, attempts, next attempt and last error."""
-    with SqliteStore(app.settings.storage.database) as store, Outbox(store, app.settings.alerts) as outbox:
+    with open_store(app.settings.storage.database) as store, Outbox(store, app.settings.alerts) as outbox:
         rows = outbox.recent(limit)
         counts = outbox.summary()
     if fmt == "table":
@@ -105,7 +105,7 @@ def list_alerts(app: Any, limit: int, fmt: str) -> None:
 @click.pass_obj
 def retry_alerts(app: Any, delivery_ids: tuple[int, ...]) -> None:
     """Re-queue dead deliveries (same webhook-id, fresh deadline) and try them once now."""
-    with SqliteStore(app.settings.storage.database) as store, Outbox(store, app.settings.alerts) as outbox:
+    with open_store(app.settings.storage.database) as store, Outbox(store, app.settings.alerts) as outbox:
         requeued = outbox.retry(list(delivery_ids) if delivery_ids else None)
         report = outbox.deliver_due()
     click.echo(f"re-queued {requeued}; delivered {report.delivered}, will retry {report.retried},"

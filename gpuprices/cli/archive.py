@@ -9,7 +9,7 @@ import click
 
 from gpuprices.pipeline.enrich import Enricher
 from gpuprices.replay import PARSERS, reparse
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.factory import open_store
 
 
 @click.command(name="reparse")
@@ -26,7 +26,7 @@ def reparse_command(app: Any, since: str | None, source: str | None) -> None:
             raise click.BadParameter("use YYYY-MM-DD", param_hint="--since") from None
     settings = app.settings
     enricher = Enricher.from_settings(settings.classify_options)
-    with SqliteStore(settings.storage.database) as store:
+    with open_store(settings.storage.database) as store:
         report = reparse(store, enricher, since=since, source=source)
     drops = ", ".join(f"{reason} {count}" for reason, count in sorted(report.dropped.items())) or "none"
     click.echo(f"re-parsed {report.pages} archived pages: {report.listings} listings, dropped: {drops}; "

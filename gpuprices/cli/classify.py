@@ -10,7 +10,7 @@ import click
 
 from gpuprices.pipeline.enrich import Enricher
 from gpuprices.pipeline.reclassify import reclassify_store
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.factory import open_store
 
 CLASSIFY_FIELDS = ("model", "sku", "memory_gb", "form_factor", "gpu_count", "working", "excluded_reason",
                    "classification_note")
@@ -43,7 +43,7 @@ def classify(app: Any, titles: tuple[str, ...]) -> None:
 def reclassify(app: Any) -> None:
     """Re-apply the current catalog, rules and quarantine to every stored listing and observation."""
     enricher = _enricher(app)
-    with SqliteStore(app.settings.storage.database) as store:
+    with open_store(app.settings.storage.database) as store:
         report = reclassify_store(store, enricher)
     click.echo(f"reclassified {report.listings} listings and {report.observations} observations:"
                f" {report.changed} changed class, {report.quarantine_changed} changed quarantine")

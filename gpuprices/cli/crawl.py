@@ -67,18 +67,17 @@ def crawl(app: Any, sources: tuple[str, ...], queries: tuple[str, ...], replay: 
 def _replay(settings: Any, sources: list[str]) -> None:
     from gpuprices.pipeline.enrich import Enricher
     from gpuprices.replay import PARSERS, replay
-    from gpuprices.storage.archive import latest_archived_crawl
-    from gpuprices.storage.sqlite import SqliteStore
+    from gpuprices.storage.factory import open_store
 
     enricher = Enricher.from_settings(settings.classify_options)
     useful = False
-    with SqliteStore(settings.storage.database) as store:
+    with open_store(settings.storage.database) as store:
         for source in sources:
             if source not in PARSERS:
                 click.echo(f"{source}: cannot be replayed (its feeds are re-fetched, not archived for replay)",
                            err=True)
                 continue
-            if latest_archived_crawl(store, source) is None:
+            if store.latest_archived_crawl(source) is None:
                 click.echo(f"{source}: nothing archived to replay", err=True)
                 continue
             row = replay(store, enricher, source)

@@ -12,8 +12,8 @@ import click
 from gpuprices.cli.output import format_option, output_option, write_rows
 from gpuprices.market import INDEX_EXPORT_COLUMNS, index_rows
 from gpuprices.pipeline.classify import load_catalog
-from gpuprices.storage.exports import EXPORT_TABLES, export_columns, export_rows
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.exports import EXPORT_TABLES
+from gpuprices.storage.factory import open_store
 
 
 def _since(value: str | None) -> date | None:
@@ -38,16 +38,16 @@ def export(app: Any, table: str, fmt: str, output: str, since: str | None, sourc
     CSV opens cleanly in a spreadsheet: formula-like text is neutralized, numbers stay numbers.
     ``--source`` does not apply to the index, which combines every source."""
     settings = app.settings
-    with SqliteStore(settings.storage.database) as store:
+    with open_store(settings.storage.database) as store:
         rows: Iterator[dict[str, Any]]
         if table == "index":
             columns = list(INDEX_EXPORT_COLUMNS)
             rows = index_rows(store, load_catalog(extra=settings.catalog or None), since=_since(since),
                               days=settings.market.history_days, min_samples=settings.market.min_samples)
         else:
-            columns = export_columns(store, table)
+            columns = store.export_columns(table)
             start = _since(since)
-            rows = export_rows(store, table, since=start.isoformat() if start else None, source=source)
+            rows = store.export_rows(table, since=start.isoformat() if start else None, source=source)
         if output == "-":
             count = write_rows(rows, fmt, sys.stdout, columns=columns if fmt == "csv" else None)
         else:

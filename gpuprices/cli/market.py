@@ -13,7 +13,7 @@ from gpuprices.cli.output import write_rows
 from gpuprices.market.index import CONDITION_GROUPS, SIDES, compute_index, daily_index, load_observations, utc_today
 from gpuprices.market.premium import PREMIUM_COLUMNS, empty_row, premium_table
 from gpuprices.pipeline.classify.catalog import Catalog, load_catalog
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.factory import open_store
 
 
 def _catalog(app: Any) -> Catalog:
@@ -53,7 +53,7 @@ def premium(app: Any, sku: str | None, days: int, fmt: str, show_all: bool) -> N
     catalog = _catalog(app)
     sku = _check_sku(catalog, sku)
     today = utc_today()
-    with SqliteStore(app.settings.storage.database) as store:
+    with open_store(app.settings.storage.database) as store:
         index = compute_index(store, catalog, days=days, sku=sku, min_samples=app.settings.market.min_samples,
                               today=today)
     rows = premium_table(index, today=today)
@@ -139,7 +139,7 @@ def chart(app: Any, sku: str | None, side: str, condition_group: str, days: int 
     sku = _check_sku(catalog, sku)
     window = days or app.settings.market.history_days
     today = utc_today()
-    with SqliteStore(app.settings.storage.database) as store:
+    with open_store(app.settings.storage.database) as store:
         frame = load_observations(store, since=today - timedelta(days=window - 1), until=today, sku=sku)
     if frame.empty:
         raise click.ClickException(f"no index data in the last {window} days" + (f" for {sku}" if sku else ""))

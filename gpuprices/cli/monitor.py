@@ -14,7 +14,7 @@ from gpuprices.cli.crawl import summary_line
 from gpuprices.cycle import enabled_sources, run_cycle
 from gpuprices.daemon import Daemon, DatabaseLock, trigger_for
 from gpuprices.sources import schedule_of
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.factory import open_store
 
 
 @click.command()
@@ -68,7 +68,7 @@ def status(app: Any, fmt: str) -> None:
     pending or dead alert deliveries."""
     settings = app.settings
     rules = HealthRules(**settings.health.model_dump())
-    with SqliteStore(settings.storage.database) as store:
+    with open_store(settings.storage.database) as store:
         raw_daemon = store.daemon_status()
         daemon = json.loads(raw_daemon) if raw_daemon else None
         lasts = {row["source"]: row for row in store.last_crawls()}

@@ -12,7 +12,7 @@ from gpuprices.market.breakeven import BREAKEVEN_COLUMNS, breakeven_table
 from gpuprices.market.index import utc_today
 from gpuprices.market.rental_index import RENTAL_INDEX_COLUMNS, compute_rental_index, rental_index_rows
 from gpuprices.pipeline.classify.catalog import Catalog, load_catalog
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.factory import open_store
 
 
 def _sku(catalog: Catalog, sku: str | None) -> str | None:
@@ -59,7 +59,7 @@ def breakeven(app: Any, sku: str | None, days: int, fmt: str) -> None:
     """
     catalog = load_catalog(extra=app.settings.catalog or None)
     sku = _sku(catalog, sku)
-    with SqliteStore(app.settings.storage.database) as store:
+    with open_store(app.settings.storage.database) as store:
         rows = breakeven_table(store, catalog, app.settings.breakeven, sku=sku, today=utc_today(), days=days)
     if not rows:  # an answer, not a failure: exit 0 and say why where people look
         click.echo(f"no SKU with both a purchase price and an on-demand rental price in the last {days} days"
@@ -107,7 +107,7 @@ def rental(app: Any, sku: str | None, days: int, fmt: str) -> None:
     """
     catalog = load_catalog(extra=app.settings.catalog or None)
     sku = _sku(catalog, sku)
-    with SqliteStore(app.settings.storage.database) as store:
+    with open_store(app.settings.storage.database) as store:
         rows = rental_index_rows(compute_rental_index(store, days=days, sku=sku, today=utc_today()))
     if not rows:
         click.echo(f"no rental prices in the last {days} days" + (f" for {sku}" if sku else ""), err=True)

@@ -8,10 +8,11 @@ from typing import Any
 import click
 
 from gpuprices.sources import describe, source_states, watch_target
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.base import Store
+from gpuprices.storage.factory import open_store
 
 
-def _watched(store: SqliteStore) -> dict[str, list[str]]:
+def _watched(store: Store) -> dict[str, list[str]]:
     return {source: store.watches(source) for source in ("ebay-item", "product-page")}
 
 
@@ -21,7 +22,7 @@ def _watched(store: SqliteStore) -> dict[str, list[str]]:
 @click.pass_obj
 def sources(app: Any, fmt: str) -> None:
     """List the sources with their state (on/off, ready), last crawl, and what they still need."""
-    with SqliteStore(app.settings.storage.database) as store:
+    with open_store(app.settings.storage.database) as store:
         lasts = {row["source"]: row for row in store.last_crawls()}
         states = source_states(app.settings, _watched(store))
     for state in states:
@@ -45,7 +46,7 @@ def watch() -> None:
 @click.pass_obj
 def watch_add(app: Any, urls: tuple[str, ...]) -> None:
     """Watch eBay item URLs (or ids) and retailer product page URLs."""
-    with SqliteStore(app.settings.storage.database) as store:
+    with open_store(app.settings.storage.database) as store:
         for url in urls:
             try:
                 source, target = watch_target(url)
@@ -60,7 +61,7 @@ def watch_add(app: Any, urls: tuple[str, ...]) -> None:
 def watch_list(app: Any) -> None:
     """Show the watch lists (the config's and the ones added with `watch add`)."""
     settings = app.settings
-    with SqliteStore(settings.storage.database) as store:
+    with open_store(settings.storage.database) as store:
         stored = _watched(store)
     for source, configured in (("ebay-item", settings.sources.ebay_item.items),
                                ("product-page", settings.sources.product_page.urls)):
@@ -75,7 +76,7 @@ def watch_list(app: Any) -> None:
 @click.pass_obj
 def watch_remove(app: Any, urls: tuple[str, ...]) -> None:
     """Stop watching URLs added with `watch add` (config entries are edited in the config)."""
-    with SqliteStore(app.settings.storage.database) as store:
+    with open_store(app.settings.storage.database) as store:
         for url in urls:
             source, target = watch_target(url)
             removed = store.remove_watch(source, target)

@@ -1,0 +1,429 @@
+"""What the SQLite and PostgreSQL stores share: the Store methods, written once in portable SQL.
+
+A backend supplies five primitives — ``_execute``, ``_executemany``, ``_query``, ``_transaction`` and
+``_insert_listings`` — and may override a method where its database does better (PostgreSQL copies
+observations with ``COPY``). SQL here uses ``?`` placeholders; the PostgreSQL store translates them.
+Values travel as Python strings and numbers: money as exact decimal text, times as ISO text, flags as
+0/1, so both backends return the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, date, datetime
+from typing import Any, Self
+
+import attrs
+
+from gpuprices.core.items import PageReport, PageStatus
+from gpuprices.core.listing import NormalizedListing, listing_row
+from gpuprices.core.rental import RentalOffer
+from gpuprices.exceptions import StorageError
+from gpuprices.storage import archive, exports, outbox, rentals
+from gpuprices.storage.schema import _CLASS_COLUMNS
+from gpuprices.storage.values import LISTING_STATE, OBSERVATION_COLUMNS, Sightings, source_family, sql_value, utcnow
+
+ListingKey = tuple[str, str, str]
+
+@attrs.define
+class SaveResult:
+    """What one batch did to the database."""
+
+    new: int = 0
+    updated: int = 0
+    observations: int = 0
+
+
+class SqlStore:
+    """The Store methods on top of a backend's primitives (see the module docstring)."""
+
+    backend = "sql"
+    """``sqlite`` or ``postgresql``."""
+
+    # -- primitives (each backend) -------------------------------------------------------------
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        raise NotImplementedError
+
+    def _executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def _iter_query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        """Rows one at a time (exports of a large table); default: all at once."""
+        yield from self._query(sql, params)
+
+    def _columns(self, sql: str) -> list[str]:
+        raise NotImplementedError
+
+    def _transaction(self) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def _insert_listings(self, sql: str, rows: list[list[Any]], keys: list[ListingKey]) -> set[ListingKey]:
+        """Insert new listings; returns the keys actually inserted (another writer may have won a race)."""
+        raise NotImplementedError
+
+    def _insert_observations(self, rows: list[list[Any]]) -> None:
+        self._executemany(f"INSERT INTO observations ({', '.join(OBSERVATION_COLUMNS)})"
+                          f" VALUES ({', '.join('?' for _ in OBSERVATION_COLUMNS)})", rows)
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def index_sightings(self, since: date, until: date, sku: str | None = None) -> Sightings:
+        raise NotImplementedError
+
+    def index_statistics(self, since: date, until: date, sku: str | None = None) -> list[dict[str, Any]] | None:
+        raise NotImplementedError
+
+    def schema_version(self) -> int:
+        raise NotImplementedError
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows of a read-only query with ``?`` placeholders (for tools and tests; the application uses methods)."""
+        return self._query(sql, params)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- crawls --------------------------------------------------------------------------
+    def start_crawl(self, source: str, queries: Sequence[str] = (), pid: int | None = None) -> int:
+        with self._transaction():
+            row = self._execute(
+                "INSERT INTO crawls (source, started_at, status, queries, pid) VALUES (?, ?, 'running', ?, ?)"
+                " RETURNING id", [source, utcnow(), json.dumps(list(queries)), pid]).fetchone()
+        return int(row[0])
+
+    def set_crawl_queries(self, crawl_id: int, queries: Sequence[str]) -> None:
+        with self._transaction():
+            self._execute("UPDATE crawls SET queries = ? WHERE id = ?", [json.dumps(list(queries)), crawl_id])
+
+    def set_crawl_error(self, crawl_id: int, error: str) -> None:
+        with self._transaction():
+            self._execute("UPDATE crawls SET error = ? WHERE id = ?", [error, crawl_id])
+
+    def record_page(self, crawl_id: int, report: PageReport) -> None:
+        with self._transaction():
+            self._execute(
+                "INSERT INTO pages (crawl_id, url, status, http_status, listings, cards, reason, fetched_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [crawl_id, report.url, report.status.value, report.http_status, report.listings,
+                 report.cards, report.reason, utcnow()],
+            )
+
+    def finish_crawl(self, crawl_id: int, status: str, *, dropped: dict[str, int] | None = None,
+                     error: str | None = None) -> dict[str, Any]:
+        """Close a crawl: page and listing totals are computed from what was recorded."""
+        pages = self.page_statuses(crawl_id)
+        with self._transaction():
+            self._execute(
+                "UPDATE crawls SET finished_at = ?, status = ?, pages = ?, blocked_pages = ?,"
+                " layout_change_pages = ?, failed_pages = ?, empty_pages = ?, dropped = ?, error = ?"
+                " WHERE id = ?",
+                [utcnow(), status, sum(pages.values()), pages.get(PageStatus.BLOCKED.value, 0),
+                 pages.get(PageStatus.LAYOUT_CHANGE.value, 0), pages.get("failed", 0),
+                 pages.get(PageStatus.EMPTY.value, 0), json.dumps(dropped or {}, sort_keys=True), error,
+                 crawl_id],
+            )
+        return self.crawl(crawl_id)
+
+    def crawl(self, crawl_id: int) -> dict[str, Any]:
+        rows = self._query("SELECT * FROM crawls WHERE id = ?", [crawl_id])
+        if not rows:
+            raise StorageError(f"no crawl with id {crawl_id}")
+        return rows[0]
+
+    def page_statuses(self, crawl_id: int) -> dict[str, int]:
+        return {row[0]: int(row[1]) for row in self._execute(
+            "SELECT status, COUNT(*) FROM pages WHERE crawl_id = ? GROUP BY status", [crawl_id]).fetchall()}
+
+    def fail_abandoned_crawls(self, source: str | None = None, error: str = "crawl process ended early") -> int:
+        """Mark crawls still 'running' (their process died) as failed."""
+        sql = "UPDATE crawls SET status = 'failed', finished_at = ?, error = ? WHERE status = 'running'"
+        params: list[Any] = [utcnow(), error]
+        if source:
+            sql += " AND source = ?"
+            params.append(source)
+        with self._transaction():
+            cursor = self._execute(sql, params)
+        return int(cursor.rowcount)
+
+    def running_crawls(self) -> list[dict[str, Any]]:
+        return self._query("SELECT * FROM crawls WHERE status = 'running' ORDER BY id")
+
+    def api_calls_today(self, source: str) -> int:
+        day = datetime.now(UTC).date().isoformat()
+        row = self._execute("SELECT calls FROM api_usage WHERE day = ? AND source = ?", [day, source]).fetchone()
+        return int(row[0]) if row else 0
+
+    def add_api_calls(self, source: str, calls: int) -> None:
+        day = datetime.now(UTC).date().isoformat()
+        with self._transaction():
+            self._execute(
+                "INSERT INTO api_usage (day, source, calls) VALUES (?, ?, ?)"
+                " ON CONFLICT(day, source) DO UPDATE SET calls = api_usage.calls + excluded.calls",
+                [day, source, calls],
+            )
+
+    # -- listings ------------------------------------------------------------------------
+    def save_listings(self, crawl_id: int, listings: Iterable[NormalizedListing], *,
+                      replace_page: str | None = None) -> SaveResult:
+        """Upsert listings (latest state) and append one observation each, in one transaction.
+
+        ``replace_page`` (re-parsing an archived page): that page's earlier observations in the crawl are
+        replaced instead of added to, a listing's state only moves forward in time, and the crawl's
+        counters stay as they were.
+        """
+        batch = list(listings)
+        result = SaveResult()
+        with self._transaction():
+            if replace_page is not None:
+                self._execute("DELETE FROM observations WHERE crawl_id = ? AND page_url = ?",
+                              [crawl_id, replace_page])
+            if not batch:
+                return result
+            rows = [listing_row(item) for item in batch]
+            keys = [(source_family(r["source"]), r["item_id"], r["variation_id"] or "") for r in rows]
+            existing = self._listing_ids(keys)
+            fresh = {key: row for key, row in zip(keys, rows, strict=True) if key not in existing}
+            inserted = self._insert_listings(
+                f"INSERT INTO listings (family, item_id, variation_id, {', '.join(LISTING_STATE)},"
+                " first_seen_at, last_seen_at, first_crawl_id, last_crawl_id)"
+                f" VALUES (?, ?, ?, {', '.join('?' for _ in LISTING_STATE)}, ?, ?, ?, ?)",
+                [[*key, *(sql_value(c, row.get(c)) for c in LISTING_STATE), row["observed_at"],
+                  row["observed_at"], crawl_id, crawl_id] for key, row in fresh.items()], list(fresh))
+            ids = {**existing, **(self._listing_ids(list(fresh)) if fresh else {})}
+            result.new = len(inserted)
+            # Sorted by id: concurrent writers lock shared listings in the same order (no deadlock).
+            updates = sorted(
+                ([*(sql_value(c, row.get(c)) for c in LISTING_STATE), row["observed_at"], crawl_id, ids[key],
+                  row["observed_at"]] for key, row in zip(keys, rows, strict=True) if key not in inserted),
+                key=lambda values: values[-2])
+            self._executemany(
+                f"UPDATE listings SET {', '.join(f'{c} = ?' for c in LISTING_STATE)}, last_seen_at = ?,"
+                " last_crawl_id = ? WHERE id = ? AND last_seen_at <= ?", updates)
+            result.updated = len(updates)
+            self._insert_observations([self._observation_values(ids[key], crawl_id, row, item)
+                                       for key, row, item in zip(keys, rows, batch, strict=True)])
+            result.observations = len(batch)
+            if replace_page is None:
+                self._execute(
+                    "UPDATE crawls SET listings = listings + ?, listings_new = listings_new + ?,"
+                    " listings_updated = listings_updated + ?, observations = observations + ? WHERE id = ?",
+                    [len(batch), result.new, result.updated, result.observations, crawl_id])
+        return result
+
+    def _listing_ids(self, keys: list[ListingKey]) -> dict[ListingKey, int]:
+        found: dict[ListingKey, int] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 300):  # stay under SQLite's variable limit
+            chunk = unique[start:start + 300]
+            where = " OR ".join("(family = ? AND item_id = ? AND variation_id = ?)" for _ in chunk)
+            params = [part for key in chunk for part in key]
+            for row in self._execute(f"SELECT family, item_id, variation_id, id FROM listings WHERE {where}",
+                                     params).fetchall():
+                found[(row[0], row[1], row[2])] = int(row[3])
+        return found
+
+    @staticmethod
+    def _observation_values(listing_id: int, crawl_id: int, row: dict[str, Any],
+                            item: NormalizedListing) -> list[Any]:
+        raw = item.raw
+        extras = {
+            "listing_id": listing_id,
+            "crawl_id": crawl_id,
+            "page_url": raw.page_url,
+            "price_value_raw": raw.price_value,
+            "currency_value_raw": raw.currency_raw,
+            "bin_price_text": raw.bin_price_text,
+            "shipping_value_raw": raw.shipping_value,
+            "sold_at_text": raw.sold_at_text,
+            "extra": json.dumps(raw.extra, ensure_ascii=False, sort_keys=True) if raw.extra else None,
+        }
+        return [sql_value(c, extras[c] if c in extras else row.get(c)) for c in OBSERVATION_COLUMNS]
+
+    # -- quarantine ----------------------------------------------------------------------
+    def priced_rows(self, crawl_id: int | None = None) -> list[dict[str, Any]]:
+        """Observations that can feed statistics: a SKU, a unit price, not excluded, working."""
+        sql = ("SELECT id AS observation_id, listing_id, sku, unit_price_usd, quarantined, quarantine_reason,"
+               " CASE WHEN quarantine_reason LIKE 'seller %' THEN 1 ELSE 0 END AS seller_reason FROM observations"
+               " WHERE sku IS NOT NULL AND unit_price_usd IS NOT NULL AND excluded_reason IS NULL"
+               " AND working = 1")
+        params: list[Any] = []
+        if crawl_id is not None:
+            sql += " AND crawl_id = ?"
+            params.append(crawl_id)
+        return self._query(sql + " ORDER BY id", params)
+
+    def window_unit_prices(self, sku: str, since: str) -> list[float]:
+        """Latest unit price of each listing of ``sku`` seen since ``since`` (one vote per listing)."""
+        sql = ("SELECT CAST(unit_price_usd AS DOUBLE PRECISION) FROM observations WHERE id IN ("
+               " SELECT MAX(id) FROM observations WHERE sku = ? AND observed_at >= ?"
+               " AND unit_price_usd IS NOT NULL AND excluded_reason IS NULL AND working = 1"
+               " AND COALESCE(quarantine_reason, '') NOT LIKE 'seller %' GROUP BY listing_id) ORDER BY id")
+        return [float(row[0]) for row in self._execute(sql, [sku, since]).fetchall()]
+
+    def set_quarantine(self, observation_id: int, listing_id: int, reason: str | None) -> None:
+        flag = int(reason is not None)
+        with self._transaction():
+            self._execute("UPDATE observations SET quarantined = ?, quarantine_reason = ? WHERE id = ?",
+                          [flag, reason, observation_id])
+            # The listing mirrors its latest observation only.
+            self._execute(
+                "UPDATE listings SET quarantined = ?, quarantine_reason = ? WHERE id = ? AND NOT EXISTS"
+                " (SELECT 1 FROM observations WHERE listing_id = ? AND id > ?)",
+                [flag, reason, listing_id, listing_id, observation_id])
+
+    # -- re-classification --------------------------------------------------------------
+    def observations_for_reclassify(self) -> Iterator[dict[str, Any]]:
+        """Every observation with what classification needs (its title, condition, prices, seller)."""
+        return self._iter_query(
+            "SELECT o.id, o.listing_id, o.title, o.condition_raw, o.condition, o.price_usd, o.price_max,"
+            " o.shipping_usd, o.best_offer_accepted, l.seller_feedback,"
+            f" {', '.join('o.' + c for c in _CLASS_COLUMNS)}"
+            " FROM observations o JOIN listings l ON l.id = o.listing_id ORDER BY o.id")
+
+    def update_observation_classes(self, updates: list[tuple[int, dict[str, Any]]]) -> None:
+        if not updates:
+            return
+        columns = list(updates[0][1])
+        with self._transaction():
+            self._executemany(
+                f"UPDATE observations SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
+                [[fields[c] for c in columns] + [obs_id] for obs_id, fields in updates])
+
+    def sync_listing_classes(self) -> int:
+        """Copy each listing's latest observation's classification onto the listing."""
+        assignments = ", ".join(
+            f"{c} = (SELECT o.{c} FROM observations o WHERE o.listing_id = listings.id ORDER BY o.id DESC LIMIT 1)"
+            for c in _CLASS_COLUMNS)
+        with self._transaction():
+            cursor = self._execute(f"UPDATE listings SET {assignments}")
+        return int(cursor.rowcount)
+
+    # -- alert rule state -----------------------------------------------------------------
+    def alert_state(self, rule: str, key: str) -> dict[str, Any] | None:
+        rows = self._query("SELECT * FROM alert_state WHERE rule = ? AND key = ?", [rule, key])
+        return rows[0] if rows else None
+
+    def put_alert_state(self, rule: str, key: str, state: str, last_value: float | None,
+                        last_fired_at: str | None) -> None:
+        with self._transaction():
+            self._execute(
+                "INSERT INTO alert_state (rule, key, state, last_value, last_fired_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(rule, key) DO UPDATE SET state = excluded.state,"
+                " last_value = excluded.last_value, last_fired_at = excluded.last_fired_at,"
+                " updated_at = excluded.updated_at",
+                [rule, key, state, last_value, last_fired_at, utcnow()])
+
+    def recent_crawls(self, source: str, limit: int = 10, before_id: int | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM crawls WHERE source = ? AND status != 'running'"
+        params: list[Any] = [source]
+        if before_id is not None:
+            sql += " AND id < ?"
+            params.append(before_id)
+        return self._query(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
+
+    def new_priced_listings(self, crawl_id: int, sku: str) -> list[dict[str, Any]]:
+        """Listings of ``sku`` seen in a crawl, with their latest unit price and flags (asking side)."""
+        return self._query(
+            "SELECT l.id AS listing_id, l.item_id, l.title, l.url, l.sku, o.unit_price_usd, o.price, o.currency,"
+            " o.quarantined, o.excluded_reason, o.working, o.sold, o.ended, l.source, l.seller"
+            " FROM observations o JOIN listings l ON l.id = o.listing_id"
+            " WHERE o.crawl_id = ? AND o.sku = ? AND o.unit_price_usd IS NOT NULL ORDER BY o.id", [crawl_id, sku])
+
+    # -- watch lists ----------------------------------------------------------------------
+    def watches(self, source: str) -> list[str]:
+        return [row[0] for row in self._execute(
+            "SELECT target FROM watches WHERE source = ? ORDER BY id", [source]).fetchall()]
+
+    def add_watch(self, source: str, target: str) -> bool:
+        """Add a watched target; False when it was already watched."""
+        with self._transaction():
+            cursor = self._execute("INSERT INTO watches (source, target, added_at) VALUES (?, ?, ?)"
+                                   " ON CONFLICT (source, target) DO NOTHING", [source, target, utcnow()])
+        return int(cursor.rowcount) == 1
+
+    def remove_watch(self, source: str, target: str) -> bool:
+        with self._transaction():
+            cursor = self._execute("DELETE FROM watches WHERE source = ? AND target = ?", [source, target])
+        return int(cursor.rowcount) == 1
+
+    # -- daemon facts ---------------------------------------------------------------------
+    def put_daemon_status(self, value: str) -> None:
+        with self._transaction():
+            self._execute("INSERT INTO meta (key, value, updated_at) VALUES ('daemon', ?, ?) ON CONFLICT(key)"
+                          " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                          [value, utcnow()])
+
+    def daemon_status(self) -> str | None:
+        row = self._execute("SELECT value FROM meta WHERE key = 'daemon'").fetchone()
+        return str(row[0]) if row else None
+
+    def last_crawls(self) -> list[dict[str, Any]]:
+        """The latest crawl of each source."""
+        return self._query(
+            "SELECT * FROM crawls WHERE id IN (SELECT MAX(id) FROM crawls GROUP BY source) ORDER BY source")
+
+    # -- the alert outbox (storage/outbox.py) ---------------------------------------------
+    def enqueue_alert(self, alert: dict[str, Any], deliveries: list[dict[str, Any]]) -> int | None:
+        return outbox.enqueue(self, alert, deliveries)
+
+    def due_deliveries(self, now: str, alert_id: int | None = None) -> list[int]:
+        return outbox.due(self, now, alert_id)
+
+    def claim_due_deliveries(self, ids: Sequence[int], now: str, leases: dict[str, str],
+                             default_lease: str) -> list[dict[str, Any]]:
+        return outbox.claim(self, ids, now, leases, default_lease)
+
+    def record_delivery(self, delivery_id: int, **fields: Any) -> None:
+        outbox.record(self, delivery_id, fields)
+
+    def retry_dead_deliveries(self, now: str, deadline: str, ids: Sequence[int] | None = None) -> int:
+        return outbox.retry_dead(self, now, deadline, ids)
+
+    def abandon_deliveries(self, alert_id: int, note: str) -> int:
+        return outbox.abandon(self, alert_id, note)
+
+    def delivery_summary(self) -> dict[str, int]:
+        return outbox.summary(self)
+
+    def next_delivery_due(self) -> str | None:
+        return outbox.next_due(self)
+
+    def recent_deliveries(self, limit: int = 20, alert_id: int | None = None) -> list[dict[str, Any]]:
+        return outbox.recent(self, limit, alert_id)
+
+    # -- the raw page archive, rentals, exports (their modules) ---------------------------
+    def archive_page(self, **page: Any) -> int:
+        return archive.archive_page(self, **page)
+
+    def archived_pages(self, *, source: str | None = None, since: str | None = None,
+                       crawl_id: int | None = None) -> Iterator[Any]:
+        return archive.archived_pages(self, source=source, since=since, crawl_id=crawl_id)
+
+    def latest_archived_crawl(self, source: str) -> int | None:
+        return archive.latest_archived_crawl(self, source)
+
+    def prune_archive(self, retention_days: int) -> int:
+        return archive.prune_archive(self, retention_days)
+
+    def save_rentals(self, crawl_id: int, offers: Iterable[RentalOffer]) -> Any:
+        return rentals.save_rentals(self, crawl_id, offers)
+
+    def rental_rows(self, since: date | str, *, until: date | None = None,
+                    sku: str | None = None) -> list[dict[str, Any]]:
+        return rentals.rental_rows(self, since, until=until, sku=sku)
+
+    def export_rows(self, table: str, *, since: str | None = None,
+                    source: str | None = None) -> Iterator[dict[str, Any]]:
+        return exports.export_rows(self, table, since=since, source=source)
+
+    def export_columns(self, table: str) -> list[str]:
+        return exports.export_columns(self, table)

@@ -1,0 +1,175 @@
+"""PostgreSQL storage on psycopg 3: the same Store methods and rows as SQLite, for several machines.
+
+Selected by ``storage.database = "postgresql://user@host:5432/db"``. The connection runs in autocommit
+mode with explicit transactions; the session time zone is UTC. Values come back as SQLite gives them:
+``numeric`` as its exact decimal text, ``timestamptz`` as ISO text (``2026-12-01T18:40:00+00:00``),
+``date`` as ``YYYY-MM-DD``. Observations are written with ``COPY``; new listings with ``INSERT … ON
+CONFLICT DO NOTHING``, so two workers saving the same listing at once never fail or duplicate it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.adapt import Loader
+from psycopg.rows import dict_row
+
+from gpuprices.exceptions import StorageError
+from gpuprices.storage import pg_index
+from gpuprices.storage.common import ListingKey, SqlStore
+from gpuprices.storage.pg_schema import migrate, schema_version
+from gpuprices.storage.values import OBSERVATION_COLUMNS
+
+_SCHEDULER_LOCK = 7305_1502  # advisory lock key held by the one scheduler of a database
+
+
+class _TextLoader(Loader):
+    """``numeric`` and ``date`` as the database writes them: exact text."""
+
+    def load(self, data: Any) -> str:
+        return bytes(data).decode()
+
+
+class _TimestampLoader(Loader):
+    """``2026-12-01 18:40:00.5+00`` (TimeZone UTC, DateStyle ISO) → ``2026-12-01T18:40:00.5+00:00``."""
+
+    def load(self, data: Any) -> str:
+        text = bytes(data).decode()
+        head, _, tail = text.partition(" ")
+        if tail.endswith("+00"):
+            tail += ":00"
+        return f"{head}T{tail}"
+
+
+def describe(url: str) -> str:
+    """``host:port/db`` of a connection URL, never its password."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "the configured PostgreSQL database"
+    host = info.get("host") or "localhost"
+    port = f":{info['port']}" if info.get("port") else ""
+    return f"{host}{port}/{info.get('dbname') or info.get('user') or '?'}"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+class PostgresStore(SqlStore):
+    """The scale-out backend: one PostgreSQL database shared by the scheduler and the crawl workers."""
+
+    backend = "postgresql"
+
+    def __init__(self, url: str, *, connect_timeout: int = 10, migrate_schema: bool = True) -> None:
+        self.url = url
+        self.where = describe(url)
+        try:
+            self.conn = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout,
+                                        options="-c TimeZone=UTC -c DateStyle=ISO")
+        except psycopg.Error as exc:
+            raise StorageError(f"cannot connect to PostgreSQL at {self.where}: {self._scrub(exc)}") from None
+        for name in ("numeric", "date"):
+            self.conn.adapters.register_loader(name, _TextLoader)
+        self.conn.adapters.register_loader("timestamptz", _TimestampLoader)
+        self._depth = 0
+        if migrate_schema:
+            try:
+                migrate(self.conn)
+            except psycopg.Error as exc:
+                self.conn.close()
+                raise StorageError(f"cannot migrate PostgreSQL at {self.where}: {self._scrub(exc)}") from None
+
+    def _scrub(self, exc: BaseException) -> str:
+        line = _one_line(exc)
+        password = psycopg.conninfo.conninfo_to_dict(self.url).get("password") if "://" in self.url else None
+        return line.replace(str(password), "***") if password else line
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.where!r})"
+
+    def schema_version(self) -> int:
+        return schema_version(self.conn)
+
+    # -- primitives ----------------------------------------------------------------------
+    @staticmethod
+    def _sql(sql: str) -> str:
+        return sql.replace("%", "%%").replace("?", "%s")
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        try:
+            return self.conn.execute(self._sql(sql), list(params))
+        except psycopg.OperationalError as exc:
+            raise StorageError(f"PostgreSQL at {self.where}: {self._scrub(exc)}") from None
+
+    def _executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        batch = list(rows)
+        if batch:
+            with self.conn.cursor() as cursor:
+                cursor.executemany(self._sql(sql), batch)
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self.conn.cursor(row_factory=dict_row) as cursor:
+            cursor.execute(self._sql(sql), list(params))
+            return cursor.fetchall() if cursor.description else []
+
+    def _iter_query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        # A server-side cursor needs a transaction; a read-only one takes no locks.
+        with self.conn.transaction(), self.conn.cursor(name="gpuprices_rows", row_factory=dict_row) as cursor:
+            cursor.itersize = 5000
+            cursor.execute(self._sql(sql), list(params))
+            yield from cursor
+
+    def _columns(self, sql: str) -> list[str]:
+        with self.conn.cursor() as cursor:
+            cursor.execute(self._sql(sql))
+            return [d.name for d in cursor.description or []]
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        try:
+            with self.conn.transaction():
+                yield
+        except psycopg.Error as exc:
+            raise StorageError(f"cannot write to PostgreSQL at {self.where}: {self._scrub(exc)}") from None
+
+    def _insert_listings(self, sql: str, rows: list[list[Any]], keys: list[ListingKey]) -> set[ListingKey]:
+        if not rows:
+            return set()
+        inserted: set[ListingKey] = set()
+        with self.conn.cursor() as cursor:
+            cursor.executemany(
+                self._sql(sql) + " ON CONFLICT (family, item_id, variation_id) DO NOTHING"
+                " RETURNING family, item_id, variation_id", rows, returning=True)
+            while True:
+                inserted.update((r[0], r[1], r[2]) for r in cursor.fetchall())
+                if not cursor.nextset():
+                    break
+        return inserted
+
+    def _insert_observations(self, rows: list[list[Any]]) -> None:
+        with self.conn.cursor() as cursor, cursor.copy(
+                f"COPY observations ({', '.join(OBSERVATION_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    # -- the daily index, in SQL ---------------------------------------------------------
+    def index_sightings(self, since: date, until: date, sku: str | None = None) -> pg_index.Sightings:
+        return pg_index.sightings(self, since, until + timedelta(days=1), sku)
+
+    def index_statistics(self, since: date, until: date, sku: str | None = None) -> list[dict[str, Any]]:
+        return pg_index.statistics(self, since, until + timedelta(days=1), sku)
+
+    # -- scale-out -----------------------------------------------------------------------
+    def try_scheduler_lock(self) -> bool:
+        """Take this database's scheduler lock (session-level: held until this connection closes)."""
+        row = self.conn.execute("SELECT pg_try_advisory_lock(%s)", [_SCHEDULER_LOCK]).fetchone()
+        return bool(row and row[0])
