@@ -18,6 +18,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -71,9 +72,17 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+def _database(value: object) -> Path | str:
+    # A PostgreSQL URL stays text (a Path would fold its "//"); anything else is a SQLite file.
+    text = str(value)
+    if text.startswith(("postgresql://", "postgres://")):
+        return text
+    return Path(text)
+
+
 class StorageSettings(_Section):
-    database: Path = Path("gpuprices.db")
-    """SQLite file (created with its tables on first use)."""
+    database: Annotated[Path | str, BeforeValidator(_database)] = Path("gpuprices.db")
+    """SQLite file (created with its tables on first use), or a ``postgresql://user@host:5432/db`` URL."""
     archive: bool = True
     """Keep every fetched page (compressed) for `gpuprices reparse` and `crawl --replay`."""
     archive_retention_days: int = Field(30, ge=1)

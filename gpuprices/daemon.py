@@ -4,7 +4,8 @@
   are coalesced into one run, never replayed N times;
 * every crawl in a child process (see :mod:`gpuprices.crawling`), so a crash or hang of one crawl
   is recorded and never stops the daemon;
-* one daemon per database (an exclusive lock on ``<database>.lock``);
+* one daemon per database (an exclusive lock on ``<database>.lock``; on PostgreSQL an advisory lock held
+  by the scheduler's own connection, so the scheduler may run on any machine);
 * SIGTERM/SIGINT: the running crawl is asked to stop gracefully, the running step finishes, the
   daemon exits cleanly.
 """
@@ -34,7 +35,8 @@ from gpuprices.crawling import run_crawl, stop_running_crawls
 from gpuprices.cycle import analyse_and_alert, enabled_sources
 from gpuprices.exceptions import ConfigError, CrawlError, GpupricesError, StorageError
 from gpuprices.sources import schedule_of
-from gpuprices.storage.factory import open_store
+from gpuprices.storage.base import Store
+from gpuprices.storage.factory import is_postgres, open_store
 
 logger = logging.getLogger(__name__)
 
@@ -44,13 +46,19 @@ class DaemonLockedError(GpupricesError):
 
 
 class DatabaseLock:
-    """An exclusive, non-blocking ``flock`` on ``<database>.lock``; released when the process ends."""
+    """One scheduler per database: an exclusive, non-blocking ``flock`` on ``<database>.lock`` (SQLite) or
+    PostgreSQL's session advisory lock; released when the process (or its connection) ends."""
 
-    def __init__(self, database: Path) -> None:
+    def __init__(self, database: Path | str) -> None:
+        self.database = database
         self.path = Path(f"{database}.lock")
         self._handle: IO[str] | None = None
+        self._store: Store | None = None
 
     def acquire(self) -> None:
+        if is_postgres(self.database):
+            self._acquire_advisory()
+            return
         try:
             handle = self.path.open("a+")
         except OSError as exc:
@@ -72,7 +80,19 @@ class DatabaseLock:
             pass  # the pid is only informative; the lock itself is held
         self._handle = handle
 
+    def _acquire_advisory(self) -> None:
+        from gpuprices.storage.postgres import PostgresStore
+
+        store = PostgresStore(str(self.database))
+        if not store.try_scheduler_lock():
+            store.close()
+            raise DaemonLockedError(f"another gpuprices scheduler is already running for {store.where}")
+        self._store = store
+
     def release(self) -> None:
+        if self._store is not None:
+            self._store.close()  # ends the session: PostgreSQL releases the advisory lock
+            self._store = None
         if self._handle is not None:
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             self._handle.close()
