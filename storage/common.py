@@ -70,6 +70,14 @@ class SqlStore:
         self._executemany(f"INSERT INTO observations ({', '.join(OBSERVATION_COLUMNS)})"
                           f" VALUES ({', '.join('?' for _ in OBSERVATION_COLUMNS)})", rows)
 
+    def _copy_rows(self, table: str, columns: list[str], rows: list[Any]) -> None:
+        """Bulk insert (``db copy``) inside the caller's transaction."""
+        self._executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+                          rows)
+
+    def _after_copy(self, table: str) -> None:
+        """After rows were inserted with explicit ids (PostgreSQL moves its id sequence past them)."""
+
     def close(self) -> None:
         raise NotImplementedError
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from gpuprices.storage.common import SqlStore
@@ -22,3 +23,28 @@ def open_store(database: str | Path) -> SqlStore:
     from gpuprices.storage.sqlite import SqliteStore
 
     return SqliteStore(database)
+
+
+def migrate_store(database: str | Path) -> tuple[int, int]:
+    """Bring ``database`` to the current schema; returns (version before, version after)."""
+    if is_postgres(database):
+        from gpuprices.storage.postgres import PostgresStore
+
+        with PostgresStore(str(database), migrate_schema=False) as unmigrated:
+            before = unmigrated.schema_version()
+    else:
+        before = _sqlite_version(Path(database))
+    with open_store(database) as store:
+        return before, store.schema_version()
+
+
+def _sqlite_version(path: Path) -> int:
+    import sqlite3
+
+    if not path.exists():
+        return 0
+    try:
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.Error:
+        return 0  # opening it below reports the problem in one line

@@ -35,14 +35,17 @@ class _TextLoader(Loader):
 
 
 class _TimestampLoader(Loader):
-    """``2026-12-01 18:40:00.5+00`` (TimeZone UTC, DateStyle ISO) → ``2026-12-01T18:40:00.5+00:00``."""
+    """``2026-12-01 18:40:00.5+00`` (TimeZone UTC, DateStyle ISO) → ``2026-12-01T18:40:00.500000+00:00``,
+    the text Python's ``isoformat()`` writes (PostgreSQL drops trailing zeros of the fraction)."""
 
     def load(self, data: Any) -> str:
         text = bytes(data).decode()
-        head, _, tail = text.partition(" ")
-        if tail.endswith("+00"):
-            tail += ":00"
-        return f"{head}T{tail}"
+        day, _, clock = text.partition(" ")
+        time, offset = clock[:-3], clock[-3:]  # the session is UTC: the offset is always "+00"
+        if "." in time:
+            whole, fraction = time.split(".")
+            time = f"{whole}.{fraction:0<6}"
+        return f"{day}T{time}{offset}:00"
 
 
 def describe(url: str) -> str:
@@ -160,6 +163,15 @@ class PostgresStore(SqlStore):
                 f"COPY observations ({', '.join(OBSERVATION_COLUMNS)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+
+    def _copy_rows(self, table: str, columns: list[str], rows: list[Any]) -> None:
+        with self.conn.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _after_copy(self, table: str) -> None:
+        self.conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                          f" COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)")
 
     # -- the daily index, in SQL ---------------------------------------------------------
     def index_sightings(self, since: date, until: date, sku: str | None = None) -> pg_index.Sightings:
