@@ -186,7 +186,7 @@ def test_two_deliverers_on_one_database_send_each_alert_once(postgres: Any) -> N
 def test_one_scheduler_per_postgres_database(postgres: Any) -> None:
     url = postgres.new_database()
     with DatabaseLock(url):
-        with pytest.raises(DaemonLockedError, match="another gpuprices scheduler is already running for 127.0.0.1"):
+        with pytest.raises(DaemonLockedError, match=r"another gpuprices scheduler is already running for 127\.0\.0\.1"):
             DatabaseLock(url).acquire()
         with DatabaseLock(postgres.new_database()):  # another database has its own scheduler
             pass
