@@ -45,7 +45,8 @@ DEFAULT_QUERIES = [
 ]
 
 _SECRET_SECTIONS = ("sources.ebay-api", "sources.ebay_api", "alerts.channels", "catalog")
-_SECRET_KEYS = ("secret", "client_id", "token", "password", "api_key", "url")
+# "database": a PostgreSQL URL may carry a password.
+_SECRET_KEYS = ("secret", "client_id", "token", "password", "api_key", "url", "database")
 
 
 def _http_url(value: str) -> str:
@@ -192,6 +193,26 @@ class DaemonSettings(_Section):
     """How often pending alert deliveries are retried."""
 
 
+class WorkersSettings(_Section):
+    """Where the daemon's crawls run: ``local`` child processes, or jobs on Scrapyd workers."""
+
+    kind: Literal["local", "scrapyd"] = "local"
+    urls: list[HttpBase] = Field(default_factory=list)
+    """Scrapyd servers, e.g. ``["http://worker1:6800"]``; each crawl goes to the least busy one."""
+    project: str = "gpuprices"
+    """The Scrapyd project ``gpuprices deploy`` uploads."""
+    poll_seconds: float = Field(5.0, gt=0)
+    """How often the scheduler asks a worker about its job."""
+    unreachable_seconds: float = Field(120.0, gt=0)
+    """A worker that cannot be reached this long fails its crawl."""
+
+    @model_validator(mode="after")
+    def _scrapyd_needs_urls(self) -> WorkersSettings:
+        if self.kind == "scrapyd" and not self.urls:
+            raise ValueError('workers.kind = "scrapyd" needs workers.urls')
+        return self
+
+
 def _daily() -> ScheduleSettings:
     return ScheduleSettings(interval_minutes=1440, jitter_seconds=1800)
 
@@ -279,6 +300,7 @@ class Settings(BaseSettings):
     quarantine: QuarantineSettings = Field(default_factory=QuarantineSettings)
     market: MarketSettings = Field(default_factory=MarketSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    workers: WorkersSettings = Field(default_factory=WorkersSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     breakeven: BreakevenSettings = Field(default_factory=BreakevenSettings)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)

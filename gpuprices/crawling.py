@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -129,8 +130,10 @@ def plan_crawl(settings: Settings, source: str, *, crawl_id: int, queries: list[
 
 
 def run_crawl(settings: Settings, source: str, *, queries: list[str] | None = None, verbose: bool = False,
-              timeout: float | None = None) -> dict[str, Any]:
-    """Crawl ``source`` once in a child process; returns the finished ``crawls`` row."""
+              timeout: float | None = None,
+              runner: Callable[[CrawlPlan, float], str | None] | None = None) -> dict[str, Any]:
+    """Crawl ``source`` once in a child process (or with ``runner``, e.g. a Scrapyd job); returns the
+    finished ``crawls`` row."""
     with open_store(settings.storage.database) as store:
         calls_used = store.api_calls_today(source)
         watched = store.watches(source)
@@ -143,7 +146,7 @@ def run_crawl(settings: Settings, source: str, *, queries: list[str] | None = No
             store.finish_crawl(crawl_id, "failed", error=str(exc))
             raise
         store.set_crawl_queries(crawl_id, plan.queries)
-    error = _run_child(plan, timeout or settings.crawl.crawl_timeout)
+    error = (runner or _run_child)(plan, timeout or settings.crawl.crawl_timeout)
     with open_store(settings.storage.database) as store:
         row = store.crawl(crawl_id)
         if row["status"] == "running":  # the child never closed the crawl

@@ -34,6 +34,7 @@ from gpuprices.config import ScheduleSettings, Settings
 from gpuprices.crawling import run_crawl, stop_running_crawls
 from gpuprices.cycle import analyse_and_alert, enabled_sources
 from gpuprices.exceptions import ConfigError, CrawlError, GpupricesError, StorageError
+from gpuprices.scrapyd_jobs import ScrapydWorkers
 from gpuprices.sources import schedule_of
 from gpuprices.storage.base import Store
 from gpuprices.storage.factory import is_postgres, open_store
@@ -126,9 +127,11 @@ class Daemon:
         self.settings = settings
         self.verbose = verbose
         self.stopping = threading.Event()
+        self.workers = ScrapydWorkers(settings.workers) if settings.workers.kind == "scrapyd" else None
         self.scheduler = BlockingScheduler(
             timezone=UTC,
-            executors={"default": ThreadPoolExecutor(1)},  # one step at a time: SQLite has one writer
+            # One step at a time (SQLite has one writer); with Scrapyd workers, one crawl per worker at once.
+            executors={"default": ThreadPoolExecutor(max(1, len(self.workers.settings.urls)) if self.workers else 1)},
             job_defaults={"coalesce": True, "max_instances": 1,
                           "misfire_grace_time": settings.daemon.misfire_grace_seconds},
         )
@@ -172,7 +175,8 @@ class Daemon:
         if self.stopping.is_set():
             return
         try:
-            crawl = run_crawl(self.settings, source, verbose=self.verbose)
+            crawl = run_crawl(self.settings, source, verbose=self.verbose,
+                              runner=self.workers.run if self.workers else None)
             with open_store(self.settings.storage.database) as store:
                 report = analyse_and_alert(self.settings, store, [crawl])
             logger.warning("%s: %s, %s listings; %d alerts%s", source, crawl["status"], crawl["listings"],

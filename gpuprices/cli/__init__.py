@@ -43,7 +43,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 
 
 COMMAND_MODULES = ("crawl", "parse", "export", "classify", "archive", "sources", "monitor", "market", "rental",
-                   "alerts", "db")
+                   "alerts", "db", "workers")
 """Modules of ``gpuprices.cli`` whose ``COMMANDS`` are registered, in help order."""
 
 
