@@ -87,12 +87,14 @@ def bench_parse() -> str:
 
 
 def _register_modules() -> None:
-    from bench import monitor, storage
+    from bench import monitor, postgres, storage
 
     BENCHMARKS["daemon-memory"] = monitor.bench_daemon_memory
     BENCHMARKS["alert-latency"] = monitor.bench_alert_latency
     BENCHMARKS["ingest"] = storage.bench_ingest
     BENCHMARKS["analytics"] = storage.bench_analytics
+    BENCHMARKS["pg-ingest"] = postgres.bench_pg_ingest
+    BENCHMARKS["pg-analytics"] = postgres.bench_pg_analytics
 
 
 def main(names: list[str]) -> int:

@@ -42,7 +42,10 @@ def _listings(count: int) -> list[Any]:
 def bench_ingest() -> str:
     """N listings through ``SqliteStore.save_listings`` vs raw ``executemany`` of the same rows, one transaction."""
     from gpuprices.core.listing import listing_row
-    from gpuprices.storage.sqlite import _LISTING_STATE, _OBSERVATION_COLUMNS, SqliteStore, _sql_value
+    from gpuprices.storage.sqlite import SqliteStore
+    from gpuprices.storage.values import LISTING_STATE as _LISTING_STATE
+    from gpuprices.storage.values import OBSERVATION_COLUMNS as _OBSERVATION_COLUMNS
+    from gpuprices.storage.values import sql_value as _sql_value
 
     count = int(os.environ.get("BENCH_LISTINGS", "20000"))
     items = _listings(count)

@@ -1,8 +1,8 @@
 """What the SQLite and PostgreSQL stores share: the Store methods, written once in portable SQL.
 
-A backend supplies five primitives — ``_execute``, ``_executemany``, ``_query``, ``_transaction`` and
-``_insert_listings`` — and may override a method where its database does better (PostgreSQL copies
-observations with ``COPY``). SQL here uses ``?`` placeholders; the PostgreSQL store translates them.
+A backend supplies a few primitives — ``_execute``, ``_executemany``, ``_query``, ``_transaction``,
+``_insert_listings`` … — and may override one where its database does better (PostgreSQL writes
+listings and observations with ``COPY``). SQL here uses ``?`` placeholders; the PostgreSQL store translates them.
 Values travel as Python strings and numbers: money as exact decimal text, times as ISO text, flags as
 0/1, so both backends return the same rows.
 """
@@ -26,6 +26,8 @@ from gpuprices.storage.schema import _CLASS_COLUMNS
 from gpuprices.storage.values import LISTING_STATE, OBSERVATION_COLUMNS, Sightings, source_family, sql_value, utcnow
 
 ListingKey = tuple[str, str, str]
+_NEW_LISTING_COLUMNS = ("family", "item_id", "variation_id", *LISTING_STATE, "first_seen_at", "last_seen_at",
+                        "first_crawl_id", "last_crawl_id")
 
 @attrs.define
 class SaveResult:
@@ -62,9 +64,16 @@ class SqlStore:
     def _transaction(self) -> AbstractContextManager[None]:
         raise NotImplementedError
 
-    def _insert_listings(self, sql: str, rows: list[list[Any]], keys: list[ListingKey]) -> set[ListingKey]:
-        """Insert new listings; returns the keys actually inserted (another writer may have won a race)."""
+    def _insert_listings(self, columns: list[str], rows: list[list[Any]],
+                         keys: list[ListingKey]) -> dict[ListingKey, int]:
+        """Insert new listings; returns the ids of those actually inserted (another writer may have won)."""
         raise NotImplementedError
+
+    def _update_listings(self, rows: list[list[Any]]) -> None:
+        """Rows of (LISTING_STATE…, last_seen_at, last_crawl_id, id, observed_at): state moves forward only."""
+        self._executemany(
+            f"UPDATE listings SET {', '.join(f'{c} = ?' for c in LISTING_STATE)}, last_seen_at = ?,"
+            " last_crawl_id = ? WHERE id = ? AND last_seen_at <= ?", rows)
 
     def _insert_observations(self, rows: list[list[Any]]) -> None:
         self._executemany(f"INSERT INTO observations ({', '.join(OBSERVATION_COLUMNS)})"
@@ -200,22 +209,19 @@ class SqlStore:
             keys = [(source_family(r["source"]), r["item_id"], r["variation_id"] or "") for r in rows]
             existing = self._listing_ids(keys)
             fresh = {key: row for key, row in zip(keys, rows, strict=True) if key not in existing}
-            inserted = self._insert_listings(
-                f"INSERT INTO listings (family, item_id, variation_id, {', '.join(LISTING_STATE)},"
-                " first_seen_at, last_seen_at, first_crawl_id, last_crawl_id)"
-                f" VALUES (?, ?, ?, {', '.join('?' for _ in LISTING_STATE)}, ?, ?, ?, ?)",
+            new_ids = self._insert_listings(
+                list(_NEW_LISTING_COLUMNS),
                 [[*key, *(sql_value(c, row.get(c)) for c in LISTING_STATE), row["observed_at"],
                   row["observed_at"], crawl_id, crawl_id] for key, row in fresh.items()], list(fresh))
-            ids = {**existing, **(self._listing_ids(list(fresh)) if fresh else {})}
-            result.new = len(inserted)
+            lost = [key for key in fresh if key not in new_ids]  # another writer inserted them first
+            ids = {**existing, **new_ids, **(self._listing_ids(lost) if lost else {})}
+            result.new = len(new_ids)
             # Sorted by id: concurrent writers lock shared listings in the same order (no deadlock).
             updates = sorted(
                 ([*(sql_value(c, row.get(c)) for c in LISTING_STATE), row["observed_at"], crawl_id, ids[key],
-                  row["observed_at"]] for key, row in zip(keys, rows, strict=True) if key not in inserted),
+                  row["observed_at"]] for key, row in zip(keys, rows, strict=True) if key not in new_ids),
                 key=lambda values: values[-2])
-            self._executemany(
-                f"UPDATE listings SET {', '.join(f'{c} = ?' for c in LISTING_STATE)}, last_seen_at = ?,"
-                " last_crawl_id = ? WHERE id = ? AND last_seen_at <= ?", updates)
+            self._update_listings(updates)
             result.updated = len(updates)
             self._insert_observations([self._observation_values(ids[key], crawl_id, row, item)
                                        for key, row, item in zip(keys, rows, batch, strict=True)])

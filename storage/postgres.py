@@ -22,7 +22,7 @@ from gpuprices.exceptions import StorageError
 from gpuprices.storage import pg_index
 from gpuprices.storage.common import ListingKey, SqlStore
 from gpuprices.storage.pg_schema import migrate, schema_version
-from gpuprices.storage.values import OBSERVATION_COLUMNS
+from gpuprices.storage.values import LISTING_STATE, OBSERVATION_COLUMNS
 
 _SCHEDULER_LOCK = 7305_1502  # advisory lock key held by the one scheduler of a database
 
@@ -144,19 +144,54 @@ class PostgresStore(SqlStore):
         except psycopg.Error as exc:
             raise StorageError(f"cannot write to PostgreSQL at {self.where}: {self._scrub(exc)}") from None
 
-    def _insert_listings(self, sql: str, rows: list[list[Any]], keys: list[ListingKey]) -> set[ListingKey]:
+    def _insert_listings(self, columns: list[str], rows: list[list[Any]],
+                         keys: list[ListingKey]) -> dict[ListingKey, int]:
         if not rows:
-            return set()
-        inserted: set[ListingKey] = set()
-        with self.conn.cursor() as cursor:
-            cursor.executemany(
-                self._sql(sql) + " ON CONFLICT (family, item_id, variation_id) DO NOTHING"
-                " RETURNING family, item_id, variation_id", rows, returning=True)
-            while True:
-                inserted.update((r[0], r[1], r[2]) for r in cursor.fetchall())
-                if not cursor.nextset():
-                    break
-        return inserted
+            return {}
+        # COPY into a scratch table, then one INSERT … ON CONFLICT DO NOTHING that returns the new ids.
+        self._scratch("new_listings", columns)
+        self._copy_rows("_gp_new_listings", columns, rows)
+        found = self.conn.execute(
+            f"INSERT INTO listings ({', '.join(columns)}) SELECT {', '.join(columns)} FROM _gp_new_listings"
+            " ON CONFLICT (family, item_id, variation_id) DO NOTHING RETURNING family, item_id, variation_id, id"
+        ).fetchall()
+        return {(r[0], r[1], r[2]): int(r[3]) for r in found}
+
+    def _listing_ids(self, keys: list[ListingKey]) -> dict[ListingKey, int]:
+        unique = list(dict.fromkeys(keys))
+        if not unique:
+            return {}
+        found = self.conn.execute(
+            "SELECT l.family, l.item_id, l.variation_id, l.id FROM listings AS l"
+            " JOIN unnest(%s::text[], %s::text[], %s::text[]) AS k (family, item_id, variation_id)"
+            " USING (family, item_id, variation_id)", [[k[0] for k in unique], [k[1] for k in unique],
+                                                       [k[2] for k in unique]]).fetchall()
+        return {(r[0], r[1], r[2]): int(r[3]) for r in found}
+
+    def _update_listings(self, rows: list[list[Any]]) -> None:
+        if not rows:
+            return
+        # One UPDATE … FROM a scratch table; per listing only its latest row of the batch (what applying
+        # them in order with "last_seen_at <= observed" would leave).
+        latest: dict[int, list[Any]] = {}
+        for row in rows:
+            kept = latest.get(row[-2])
+            if kept is None or kept[-1] <= row[-1]:
+                latest[row[-2]] = row
+        columns = [*LISTING_STATE, "last_seen_at", "last_crawl_id", "id", "observed_at"]
+        self._scratch("listing_updates", columns, source="listings", observed="last_seen_at")
+        self._copy_rows("_gp_listing_updates", columns, [latest[key] for key in sorted(latest)])
+        self.conn.execute(
+            f"UPDATE listings AS l SET {', '.join(f'{c} = u.{c}' for c in [*LISTING_STATE, 'last_seen_at'])},"
+            " last_crawl_id = u.last_crawl_id FROM _gp_listing_updates AS u"
+            " WHERE l.id = u.id AND l.last_seen_at <= u.observed_at")
+
+    def _scratch(self, name: str, columns: list[str], *, source: str = "listings",
+                 observed: str | None = None) -> None:
+        """An empty temporary table ``_gp_<name>`` with the types of ``source``'s columns (rows vanish at commit)."""
+        chosen = [f"{observed} AS observed_at" if c == "observed_at" and observed else c for c in columns]
+        self.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS _gp_{name} ON COMMIT DELETE ROWS AS"
+                          f" SELECT {', '.join(chosen)} FROM {source} WITH NO DATA")
 
     def _insert_observations(self, rows: list[list[Any]]) -> None:
         with self.conn.cursor() as cursor, cursor.copy(

@@ -79,9 +79,12 @@ class SqliteStore(SqlStore):
     def _columns(self, sql: str) -> list[str]:
         return [d[0] for d in self.db.execute(sql).description]
 
-    def _insert_listings(self, sql: str, rows: list[list[Any]], keys: list[ListingKey]) -> set[ListingKey]:
-        self.db.conn.executemany(sql, rows)  # one writer at a time: every fresh key is ours
-        return set(keys)
+    def _insert_listings(self, columns: list[str], rows: list[list[Any]],
+                         keys: list[ListingKey]) -> dict[ListingKey, int]:
+        # One writer at a time: every fresh key is ours; the ids are read back in one query.
+        self.db.conn.executemany(f"INSERT INTO listings ({', '.join(columns)})"
+                                 f" VALUES ({', '.join('?' for _ in columns)})", rows)
+        return self._listing_ids(keys) if keys else {}
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self.db.conn)
