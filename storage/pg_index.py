@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from gpuprices.storage.values import Sightings
+from gpuprices.storage.values import INDEX_COUNTS, Sightings
 
 if TYPE_CHECKING:
     from gpuprices.storage.postgres import PostgresStore
@@ -27,14 +27,7 @@ WITH candidates AS (
            o.unit_price_usd::double precision AS unit_price_usd, o.sku, l.seller, o.source
     FROM observations AS o JOIN listings AS l ON l.id = o.listing_id
     WHERE o.observed_at >= %(since)s AND o.observed_at < %(until_excl)s
-      AND o.sku IS NOT NULL AND o.sku != ''
-      AND o.unit_price_usd IS NOT NULL
-      AND o.excluded_reason IS NULL
-      AND o.working = 1
-      AND o.quarantined = 0
-      AND (o.condition IS NULL OR o.condition != 'for_parts')
-      AND ((o.sold = 1 AND o.best_offer_accepted = 0) OR (o.sold = 0 AND o.ended = 0))
-      {sku_filter}
+      AND {counts} {sku_filter}
 ),
 picked AS (  -- NULL sale_day (an undated sale) is one group; its earliest sighting, else the latest
     SELECT DISTINCT ON (listing_id, sold, sale_day) *
@@ -69,7 +62,7 @@ _CHUNK_ROWS = 100_000
 
 
 def _text(body: str, sku: str | None) -> str:
-    return _SIGHTINGS.format(sku_filter="AND o.sku = %(sku)s" if sku is not None else "") + body
+    return _SIGHTINGS.format(counts=INDEX_COUNTS, sku_filter="AND o.sku = %(sku)s" if sku is not None else "") + body
 
 
 def _params(since: date, until_excl: date, sku: str | None) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from gpuprices.storage.values import Sightings
+from gpuprices.storage.values import INDEX_COUNTS, Sightings
 
 if TYPE_CHECKING:
     from gpuprices.storage.sqlite import SqliteStore
@@ -33,18 +33,11 @@ SELECT o.listing_id AS listing_id,
        o.source AS source
 FROM observations AS o JOIN listings AS l ON l.id = o.listing_id
 WHERE o.observed_at >= :since AND o.observed_at < :until_excl
-  AND o.sku IS NOT NULL AND o.sku != ''
-  AND o.unit_price_usd IS NOT NULL
-  AND o.excluded_reason IS NULL
-  AND o.working = 1
-  AND o.quarantined = 0
-  AND (o.condition IS NULL OR o.condition != 'for_parts')
-  AND ((o.sold = 1 AND o.best_offer_accepted = 0) OR (o.sold = 0 AND o.ended = 0))
-  {sku_filter}
+  AND {counts} {sku_filter}
 GROUP BY 1, 2, 3
 """
-_SQL_ALL = _SQL.format(sku_filter="")
-_SQL_ONE_SKU = _SQL.format(sku_filter="AND o.sku = :sku")
+_SQL_ALL = _SQL.format(counts=INDEX_COUNTS, sku_filter="")
+_SQL_ONE_SKU = _SQL.format(counts=INDEX_COUNTS, sku_filter="AND o.sku = :sku")
 RAW_COLUMNS = ("listing_id", "sold", "day_key", "pick", "is_new", "unit_price_usd", "sku", "seller", "source")
 _CHUNK_ROWS = 200_000
 

@@ -34,6 +34,15 @@ def sql_value(column: str, value: Any) -> Any:
         return int(bool(value))
     return value
 
+INDEX_COUNTS = """o.sku IS NOT NULL AND o.sku != ''
+    AND o.unit_price_usd IS NOT NULL
+    AND o.excluded_reason IS NULL
+    AND o.working = 1
+    AND o.quarantined = 0
+    AND (o.condition IS NULL OR o.condition != 'for_parts')
+    AND ((o.sold = 1 AND o.best_offer_accepted = 0) OR (o.sold = 0 AND o.ended = 0))"""
+"""Which observations count for the daily index (both backends' SQL; ``o`` is ``observations``)."""
+
 
 @attrs.frozen
 class Sightings:

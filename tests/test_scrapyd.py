@@ -24,7 +24,7 @@ from gpuprices.storage.factory import open_store
 from tests.e2e import fast_crawl_config, write_config
 from tests.httpserver import LocalServer, Reply
 from tests.scrapyd_server import ScrapydServer
-from tests.test_daemon import API_ENV, SEARCH, SECRET, TOKEN, _cheap_h100s
+from tests.test_daemon import API_ENV, SEARCH, SECRET, TOKEN, _cheap_h100s, cheap_h100_alert
 from tests.webhook_receiver import WebhookReceiver
 
 ROBOTS = Reply(b"User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"})
@@ -66,18 +66,7 @@ urls = ["{worker_url}"]
 poll_seconds = 0.5
 unreachable_seconds = 3
 
-[[alerts.channels]]
-name = "ops"
-kind = "webhook"
-url = "{receiver_url}/gpu"
-secret = "{SECRET}"
-
-[[alerts.rules]]
-name = "cheap-h100"
-kind = "new_listing_below"
-sku = "h100-80gb-pcie"
-unit_price_usd = 33000
-channels = ["ops"]
+{cheap_h100_alert(receiver_url)}
 """)
     for key, value in API_ENV.items():  # the scheduler checks the keys exist; jobs never carry them
         monkeypatch.setenv(key, value)
