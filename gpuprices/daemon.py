@@ -34,7 +34,6 @@ from gpuprices.config import ScheduleSettings, Settings
 from gpuprices.crawling import run_crawl, stop_running_crawls
 from gpuprices.cycle import analyse_and_alert, enabled_sources
 from gpuprices.exceptions import ConfigError, CrawlError, GpupricesError, StorageError
-from gpuprices.scrapyd_jobs import ScrapydWorkers
 from gpuprices.sources import schedule_of
 from gpuprices.storage.base import Store
 from gpuprices.storage.factory import is_postgres, open_store
@@ -127,7 +126,11 @@ class Daemon:
         self.settings = settings
         self.verbose = verbose
         self.stopping = threading.Event()
-        self.workers = ScrapydWorkers(settings.workers) if settings.workers.kind == "scrapyd" else None
+        self.workers: Any = None
+        if settings.workers.kind == "scrapyd":
+            from gpuprices.scrapyd_jobs import ScrapydWorkers  # imports Scrapy: only when workers are used
+
+            self.workers = ScrapydWorkers(settings.workers)
         self.scheduler = BlockingScheduler(
             timezone=UTC,
             # One step at a time (SQLite has one writer); with Scrapyd workers, one crawl per worker at once.

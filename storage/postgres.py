@@ -25,6 +25,8 @@ from gpuprices.storage.pg_schema import migrate, schema_version
 from gpuprices.storage.values import LISTING_STATE, OBSERVATION_COLUMNS
 
 _SCHEDULER_LOCK = 7305_1502  # advisory lock key held by the one scheduler of a database
+# UTC and ISO text for times; no JIT: compiling the index query took 97% of its 8 s on a 15-day window.
+_SESSION = "-c TimeZone=UTC -c DateStyle=ISO -c jit=off"
 
 
 class _TextLoader(Loader):
@@ -74,7 +76,7 @@ class PostgresStore(SqlStore):
         self.where = describe(url)
         try:
             self.conn = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout,
-                                        options="-c TimeZone=UTC -c DateStyle=ISO")
+                                        options=_SESSION)
         except psycopg.Error as exc:
             raise StorageError(f"cannot connect to PostgreSQL at {self.where}: {self._scrub(exc)}") from None
         for name in ("numeric", "date"):
