@@ -73,12 +73,12 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-def _database(value: object) -> Path | str:
-    # A PostgreSQL URL stays text (a Path would fold its "//"); anything else is a SQLite file.
-    text = str(value)
-    if text.startswith(("postgresql://", "postgres://")):
-        return text
-    return Path(text)
+def _database(value: object) -> object:
+    # A PostgreSQL URL stays text (a Path would fold its "//"); other text is a SQLite file; anything
+    # else (a number …) is left for validation to refuse.
+    if isinstance(value, str):
+        return value if value.startswith(("postgresql://", "postgres://")) else Path(value)
+    return value
 
 
 class StorageSettings(_Section):
