@@ -128,6 +128,9 @@ class Daemon:
         self.stopping = threading.Event()
         self.workers: Any = None
         if settings.workers.kind == "scrapyd":
+            if not is_postgres(settings.storage.database):
+                raise ConfigError('workers.kind = "scrapyd" needs storage.database to be a PostgreSQL URL '
+                                  "(the workers write to it)")
             from gpuprices.scrapyd_jobs import ScrapydWorkers  # imports Scrapy: only when workers are used
 
             self.workers = ScrapydWorkers(settings.workers)

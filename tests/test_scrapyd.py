@@ -155,3 +155,22 @@ def test_two_crawls_at_once_then_a_killed_worker_then_alerts_once(
         with open_store(database) as store:
             assert store.crawl(killed["id"])["status"] == "failed"
             assert _count(store, "SELECT COUNT(*) FROM crawls WHERE status = 'running'") == 0
+
+
+def test_job_arguments_never_carry_secrets_and_workers_need_postgres() -> None:
+    from gpuprices.config import Settings
+    from gpuprices.crawling import plan_crawl
+    from gpuprices.daemon import Daemon
+    from gpuprices.exceptions import ConfigError
+    from gpuprices.scrapyd_jobs import job_plan
+
+    settings = Settings(sources={"ebay-api": {"client_id": "app-id-secret", "client_secret": "cert-secret"}},
+                        storage={"database": "postgresql://gp:db-password@db.internal/prices"},
+                        workers={"kind": "scrapyd", "urls": ["http://127.0.0.1:6800"]})
+    plan = plan_crawl(settings, "ebay-api", crawl_id=7)
+    assert plan.spider_kwargs["client_secret"] == "cert-secret"  # the local child gets it over stdin
+    text = json.dumps(job_plan(plan))
+    assert "secret" not in text and "db-password" not in text and "app-id" not in text
+    assert json.loads(text)["scrapy_settings"]["GPUPRICES_CRAWL_ID"] == 7
+    with pytest.raises(ConfigError, match="PostgreSQL"):
+        Daemon(Settings(workers={"kind": "scrapyd", "urls": ["http://127.0.0.1:6800"]}))
