@@ -13,7 +13,7 @@ import attrs
 from gpuprices.storage.values import utcnow
 
 if TYPE_CHECKING:
-    from gpuprices.storage.common import SqlStore
+    from .common import SqlStore  # relative: the folder is also type-checked as the package "storage"
 
 
 @attrs.frozen

@@ -21,9 +21,10 @@ from gpuprices.core.items import PageReport, PageStatus
 from gpuprices.core.listing import NormalizedListing, listing_row
 from gpuprices.core.rental import RentalOffer
 from gpuprices.exceptions import StorageError
-from gpuprices.storage import archive, exports, outbox, rentals
 from gpuprices.storage.schema import _CLASS_COLUMNS
 from gpuprices.storage.values import LISTING_STATE, OBSERVATION_COLUMNS, Sightings, source_family, sql_value, utcnow
+
+from . import archive, exports, outbox, rentals  # relative: see storage/outbox.py
 
 ListingKey = tuple[str, str, str]
 _NEW_LISTING_COLUMNS = ("family", "item_id", "variation_id", *LISTING_STATE, "first_seen_at", "last_seen_at",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from gpuprices.storage.values import BOOL_COLUMNS
 
 if TYPE_CHECKING:
-    from gpuprices.storage.common import SqlStore
+    from .common import SqlStore  # relative: the folder is also type-checked as the package "storage"
 
 EXPORT_TABLES = ("listings", "observations", "crawls")
 

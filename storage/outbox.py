@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gpuprices.storage.common import SqlStore
+    from .common import SqlStore  # relative: the folder is also type-checked as the package "storage"
 
 STATUSES = ("pending", "delivered", "dead")
 _RECORDED = ("status", "attempts", "next_attempt_at", "last_status", "last_error", "delivered_at")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from gpuprices.storage.values import INDEX_COUNTS, Sightings
 
 if TYPE_CHECKING:
-    from gpuprices.storage.postgres import PostgresStore
+    from .postgres import PostgresStore  # relative: see storage/outbox.py
 
 SIGHTING_COLUMNS = ("day", "sku", "side", "condition_group", "unit_price_usd", "listing_id", "seller", "source")
 

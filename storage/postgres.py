@@ -19,10 +19,11 @@ from psycopg.adapt import Loader
 from psycopg.rows import dict_row
 
 from gpuprices.exceptions import StorageError
-from gpuprices.storage import pg_index
 from gpuprices.storage.common import ListingKey, SqlStore
 from gpuprices.storage.pg_schema import migrate, schema_version
 from gpuprices.storage.values import LISTING_STATE, OBSERVATION_COLUMNS
+
+from . import pg_index  # relative: see storage/outbox.py
 
 _SCHEDULER_LOCK = 7305_1502  # advisory lock key held by the one scheduler of a database
 # UTC and ISO text for times; no JIT: compiling the index query took 97% of its 8 s on a 15-day window.

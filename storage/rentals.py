@@ -17,7 +17,7 @@ import attrs
 from gpuprices.core.rental import SPOT, RentalOffer, plain
 
 if TYPE_CHECKING:
-    from gpuprices.storage.common import SqlStore
+    from .common import SqlStore  # relative: the folder is also type-checked as the package "storage"
 
 __all__ = ["RENTAL_DB_COLUMNS", "RentalSaveResult", "observation_rows", "rental_rows", "save_rentals"]
 

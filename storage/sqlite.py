@@ -18,7 +18,6 @@ from sqlite_utils import Database
 from gpuprices.exceptions import StorageError
 from gpuprices.storage.common import ListingKey, SaveResult, SqlStore
 from gpuprices.storage.schema import migrate
-from gpuprices.storage.sqlite_index import candidate_sightings
 from gpuprices.storage.values import (
     BOOL_COLUMNS,
     LISTING_STATE,
@@ -28,6 +27,8 @@ from gpuprices.storage.values import (
     sql_value,
     utcnow,
 )
+
+from .sqlite_index import candidate_sightings  # relative: see storage/outbox.py
 
 __all__ = ["BOOL_COLUMNS", "LISTING_STATE", "OBSERVATION_COLUMNS", "SaveResult", "SqliteStore", "source_family",
            "sql_value", "utcnow"]

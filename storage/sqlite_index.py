@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from gpuprices.storage.values import INDEX_COUNTS, Sightings
 
 if TYPE_CHECKING:
-    from gpuprices.storage.sqlite import SqliteStore
+    from .sqlite import SqliteStore  # relative: see storage/outbox.py
 
 _SQL = """
 SELECT o.listing_id AS listing_id,
