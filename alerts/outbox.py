@@ -25,7 +25,7 @@ import httpx
 from gpuprices.alerts.channels import USER_AGENT, SendResult, protect, scrub, send
 from gpuprices.alerts.deadline import deadline_transport
 from gpuprices.alerts.settings import AlertsSettings, ChannelSettings
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.base import Store
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class _InlineExecutor(Executor):
 class Outbox:
     """Store alerts, deliver what is due, re-queue what died. Time comes from ``clock`` (tests use a fake one)."""
 
-    def __init__(self, store: SqliteStore, settings: AlertsSettings, *, clock: Clock = utc_now,
+    def __init__(self, store: Store, settings: AlertsSettings, *, clock: Clock = utc_now,
                  client: httpx.Client | None = None, sleep: Callable[[float], None] = time.sleep,
                  wall_clock: Clock = utc_now, rng: random.Random | None = None) -> None:
         self.store = store
@@ -151,46 +151,22 @@ class Outbox:
         """Store ``alert`` and one pending delivery per channel in one transaction; None if already stored."""
         now = self._clock()
         deadline = now + timedelta(hours=self.settings.max_delivery_hours)
-        db = self.store.db
-        with self.store._transaction():
-            cursor = db.execute(
-                "INSERT INTO alerts (rule, kind, key, dedupe_key, created_at, title, payload)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
-                [alert.rule, alert.kind, alert.key, alert.dedupe_key, _iso(now), alert.title,
-                 json.dumps(alert.payload, ensure_ascii=False, sort_keys=True, default=str)])
-            if cursor.rowcount == 0:
-                return None
-            alert_id = int(cursor.lastrowid or 0)
-            for channel in dict.fromkeys(channels):
-                db.execute(
-                    "INSERT INTO deliveries (alert_id, channel, webhook_id, status, attempts, next_attempt_at,"
-                    " deadline_at, created_at) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?)",
-                    [alert_id, channel, new_webhook_id(now), _iso(now), _iso(deadline), _iso(now)])
-        return alert_id
+        alert_row = {"rule": alert.rule, "kind": alert.kind, "key": alert.key, "dedupe_key": alert.dedupe_key,
+                     "created_at": _iso(now), "title": alert.title,
+                     "payload": json.dumps(alert.payload, ensure_ascii=False, sort_keys=True, default=str)}
+        deliveries = [{"channel": channel, "webhook_id": new_webhook_id(now), "next_attempt_at": _iso(now),
+                       "deadline_at": _iso(deadline), "created_at": _iso(now)} for channel in dict.fromkeys(channels)]
+        return self.store.enqueue_alert(alert_row, deliveries)
 
     def retry(self, delivery_ids: list[int] | None = None) -> int:
         """Re-queue dead deliveries (all when None): due now, a fresh deadline and backoff, the same webhook-id."""
         now = self._clock()
         deadline = now + timedelta(hours=self.settings.max_delivery_hours)
-        sql = ("UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, deadline_at = ?"
-               " WHERE status = 'dead'")
-        params: list[Any] = [_iso(now), _iso(deadline)]
-        if delivery_ids is not None:
-            if not delivery_ids:
-                return 0
-            sql += f" AND id IN ({', '.join('?' for _ in delivery_ids)})"
-            params += list(delivery_ids)
-        with self.store._transaction():
-            cursor = self.store.db.execute(sql, params)
-        return cursor.rowcount
+        return self.store.retry_dead_deliveries(_iso(now), _iso(deadline), delivery_ids)
 
     def abandon(self, alert_id: int, note: str) -> int:
         """Mark the alert's still-pending deliveries dead (``alerts test`` does not retry a sample alert)."""
-        with self.store._transaction():
-            cursor = self.store.db.execute(
-                "UPDATE deliveries SET status = 'dead', last_error = COALESCE(last_error || '; ', '') || ?"
-                " WHERE alert_id = ? AND status = 'pending'", [note, alert_id])
-        return cursor.rowcount
+        return self.store.abandon_deliveries(alert_id, note)
 
     # -- sending ----------------------------------------------------------------------------
     def deliver_due(self, now: datetime | None = None, *, alert_id: int | None = None,
@@ -203,13 +179,8 @@ class Outbox:
         deliveries; the database is only touched from this thread. ``stop`` ends the run early.
         """
         now = now or self._clock()
-        sql = "SELECT id, channel FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?"
-        params: list[Any] = [_iso(now)]
-        if alert_id is not None:
-            sql += " AND alert_id = ?"
-            params.append(alert_id)
         queues: dict[str, deque[int]] = {}
-        for delivery_id, channel_name in self.store.db.execute(sql + " ORDER BY next_attempt_at, id", params):
+        for delivery_id, channel_name in self.store.due_deliveries(_iso(now), alert_id):
             queues.setdefault(channel_name, deque()).append(delivery_id)
         report = DeliveryReport()
         if queues:
@@ -266,18 +237,12 @@ class Outbox:
             self._sleep(max(0.0, (upcoming - self._clock()).total_seconds()))
 
     def _claim(self, delivery_id: int, now: datetime, channels: dict[str, ChannelSettings]) -> dict[str, Any] | None:
-        db = self.store.db
-        with self.store._transaction():
-            rows = list(db.query(
-                "SELECT d.id, d.channel, d.webhook_id, d.attempts, d.deadline_at, a.id AS alert_id, a.rule, a.kind,"
-                " a.key, a.title, a.payload, a.created_at FROM deliveries d JOIN alerts a ON a.id = d.alert_id"
-                " WHERE d.id = ? AND d.status = 'pending' AND d.next_attempt_at <= ?", [delivery_id, _iso(now)]))
-            if not rows:
-                return None  # another process took it, or it was delivered meanwhile
-            channel = channels.get(rows[0]["channel"])
-            lease = now + timedelta(seconds=_LEASE_MARGIN_SECONDS + 3 * (channel.timeout if channel else 0))
-            db.execute("UPDATE deliveries SET next_attempt_at = ? WHERE id = ?", [_iso(lease), delivery_id])
-        return rows[0]
+        # The lease covers up to 3 same-host redirects, each within the channel timeout.
+        leases = {name: _iso(now + timedelta(seconds=_LEASE_MARGIN_SECONDS + 3 * channel.timeout))
+                  for name, channel in channels.items()}
+        rows = self.store.claim_due_deliveries([delivery_id], _iso(now), leases,
+                                               _iso(now + timedelta(seconds=_LEASE_MARGIN_SECONDS)))
+        return rows[0] if rows else None  # None: another process took it, or it was delivered meanwhile
 
     def _record(self, row: dict[str, Any], result: SendResult, now: datetime) -> str:
         attempts = int(row["attempts"]) + 1
@@ -298,11 +263,9 @@ class Outbox:
                 status, next_at = "pending", _iso(next_moment)
             log = logger.warning if status == "dead" else logger.info
             log("%s %s: %s", where, "dead" if status == "dead" else "will retry", error)
-        with self.store._transaction():
-            self.store.db.execute(
-                "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_status = ?,"
-                " last_error = ?, delivered_at = ? WHERE id = ?",
-                [status, attempts, next_at, result.status, error, _iso(now) if result.ok else None, row["id"]])
+        self.store.record_delivery(row["id"], status=status, attempts=attempts, next_attempt_at=next_at,
+                                   last_status=result.status, last_error=error,
+                                   delivered_at=_iso(now) if result.ok else None)
         return status
 
     def _backoff(self, attempts: int, retry_after: float | None) -> float:
@@ -317,24 +280,14 @@ class Outbox:
     # -- reading ----------------------------------------------------------------------------
     def summary(self) -> dict[str, int]:
         """Deliveries by status (pending, delivered, dead always present)."""
-        counts = dict.fromkeys(STATUSES, 0)
-        for status, count in self.store.db.execute("SELECT status, COUNT(*) FROM deliveries GROUP BY status"):
-            counts[status] = int(count)
-        return counts
+        return self.store.delivery_summary()
 
     def next_due(self) -> datetime | None:
-        row = self.store.db.execute("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'").fetchone()
-        return datetime.fromisoformat(row[0]) if row and row[0] else None
+        moment = self.store.next_delivery_due()
+        return datetime.fromisoformat(moment) if moment else None
 
     def recent(self, limit: int = 20, *, alert_id: int | None = None,
                status: str | None = None) -> list[dict[str, Any]]:
-        """Newest alerts first, one row per delivery: alert fields plus the delivery state (only ``status``)."""
-        conditions = [(sql, value) for sql, value in (("a.id = ?", alert_id), ("d.status = ?", status))
-                      if value is not None]
-        where = ("WHERE " + " AND ".join(sql for sql, _ in conditions)) if conditions else ""
-        params: list[Any] = [value for _, value in conditions]
-        return list(self.store.db.query(
-            "SELECT d.id AS delivery_id, a.id AS alert_id, a.created_at, a.rule, a.kind, a.key, a.title,"
-            " d.channel, d.status, d.attempts, d.next_attempt_at, d.deadline_at, d.last_status, d.last_error,"
-            " d.delivered_at, d.webhook_id FROM deliveries d JOIN alerts a ON a.id = d.alert_id"
-            f" {where} ORDER BY a.created_at DESC, a.id DESC, d.id LIMIT ?", [*params, limit]))
+        """Newest alerts first, one row per delivery: alert fields plus the delivery state (only ``status``);
+        keys :data:`RECENT_COLUMNS`."""
+        return self.store.recent_deliveries(limit, alert_id, status)

@@ -133,7 +133,7 @@ def _items(count: int, start: int, existing: list[tuple[str, str]]) -> list[Any]
     items = []
     for index in range(count):
         # seen again (same seller), or new
-        item_id, seller = (existing[index // 2 % len(existing)] if index % 2
+        item_id, seller = (existing[index // 2 % len(existing)] if index % 2 and existing
                            else (str(9 * 10**11 + start + index), f"seller-{index % 300}"))
         price = Decimal(20000 + index % 9000)
         raw = RawListing(source="ebay-api", site="EBAY_US", item_id=item_id, title=f"NVIDIA H100 80GB PCIe #{index}",
@@ -153,7 +153,9 @@ def bench_ingest() -> Result:
     """``save_listings`` of a crawl's batch into a 1 M-observation store vs pre-flattened executemany of the
     same rows (an upsert of the listings, an id lookup, an insert of the observations), one transaction."""
     from gpuprices.core.listing import listing_row
-    from gpuprices.storage.sqlite import _LISTING_STATE, _OBSERVATION_COLUMNS, SqliteStore
+    from gpuprices.storage.sqlite import SqliteStore
+    from gpuprices.storage.values import LISTING_STATE as _LISTING_STATE
+    from gpuprices.storage.values import OBSERVATION_COLUMNS as _OBSERVATION_COLUMNS
 
     batch = int(os.environ.get("BENCH_BATCH", "2000"))
     with tempfile.TemporaryDirectory() as folder:

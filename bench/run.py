@@ -34,7 +34,7 @@ def _legacy(func: Callable[[], str]) -> Callable[[], Result]:
 
 
 def benchmarks() -> dict[str, Callable[[], Result]]:
-    from bench import crawl, history, monitor, pipeline
+    from bench import crawl, history, monitor, pipeline, postgres
 
     return {
         "history": history.bench_history,
@@ -49,6 +49,8 @@ def benchmarks() -> dict[str, Callable[[], Result]]:
         "rebuild": history.bench_rebuild,
         "daemon-memory": _legacy(monitor.bench_daemon_memory),
         "alert-latency": _legacy(monitor.bench_alert_latency),
+        "pg-ingest": _legacy(postgres.bench_pg_ingest),
+        "pg-analytics": _legacy(postgres.bench_pg_analytics),
     }
 
 

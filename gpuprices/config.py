@@ -18,6 +18,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
@@ -47,7 +48,8 @@ DEFAULT_QUERIES = [
 ]
 
 _SECRET_SECTIONS = ("sources.ebay-api", "sources.ebay_api", "alerts.channels", "catalog")
-_SECRET_KEYS = ("secret", "client_id", "token", "password", "api_key", "url")
+# "database": a PostgreSQL URL may carry a password.
+_SECRET_KEYS = ("secret", "client_id", "token", "password", "api_key", "url", "database")
 
 
 def _http_url(value: str) -> str:
@@ -74,9 +76,17 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+def _database(value: object) -> object:
+    # A PostgreSQL URL stays text (a Path would fold its "//"); other text is a SQLite file; anything
+    # else (a number …) is left for validation to refuse.
+    if isinstance(value, str):
+        return value if value.startswith(("postgresql://", "postgres://")) else Path(value)
+    return value
+
+
 class StorageSettings(_Section):
-    database: Path = Path("gpuprices.db")
-    """SQLite file (created with its tables on first use)."""
+    database: Annotated[Path | str, BeforeValidator(_database)] = Path("gpuprices.db")
+    """SQLite file (created with its tables on first use), or a ``postgresql://user@host:5432/db`` URL."""
     archive: bool = True
     """Keep every fetched page (compressed) for `gpuprices reparse` and `crawl --replay`."""
     archive_retention_days: int = Field(30, ge=1)
@@ -191,6 +201,26 @@ class WebSettings(_Section):
     port: int = Field(8000, ge=1, le=65535)
     token: SecretStr | None = None
     """Needed (with the page's CSRF token) to re-queue dead deliveries; without it the dashboard is read-only."""
+
+
+class WorkersSettings(_Section):
+    """Where the daemon's crawls run: ``local`` child processes, or jobs on Scrapyd workers."""
+
+    kind: Literal["local", "scrapyd"] = "local"
+    urls: list[HttpBase] = Field(default_factory=list)
+    """Scrapyd servers, e.g. ``["http://worker1:6800"]``; each crawl goes to the least busy one."""
+    project: str = "gpuprices"
+    """The Scrapyd project ``gpuprices deploy`` uploads."""
+    poll_seconds: float = Field(5.0, gt=0)
+    """How often the scheduler asks a worker about its job."""
+    unreachable_seconds: float = Field(120.0, gt=0)
+    """A worker that cannot be reached this long fails its crawl."""
+
+    @model_validator(mode="after")
+    def _scrapyd_needs_urls(self) -> WorkersSettings:
+        if self.kind == "scrapyd" and not self.urls:
+            raise ValueError('workers.kind = "scrapyd" needs workers.urls')
+        return self
 
 
 class EbayItemSettings(SourceSettings):
@@ -313,6 +343,7 @@ class Settings(BaseSettings):
     market: MarketSettings = Field(default_factory=MarketSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     health: HealthRules = Field(default_factory=HealthRules)
+    workers: WorkersSettings = Field(default_factory=WorkersSettings)
     breakeven: BreakevenSettings = Field(default_factory=BreakevenSettings)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     web: WebSettings = Field(default_factory=WebSettings)

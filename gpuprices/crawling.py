@@ -24,8 +24,7 @@ from gpuprices import sources as registry
 from gpuprices.config import Settings
 from gpuprices.exceptions import ConfigError, CrawlError
 from gpuprices.processes import CHILD_MODULE, child_arguments, child_environment, signal_group
-from gpuprices.storage.archive import prune_archive
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.factory import open_store
 
 
 @attrs.define
@@ -98,16 +97,18 @@ def plan_crawl(settings: Settings, source: str, *, crawl_id: int, queries: list[
 
 
 def run_crawl(settings: Settings, source: str, *, queries: list[str] | None = None, verbose: bool = False,
-              timeout: float | None = None) -> dict[str, Any]:
-    """Crawl ``source`` once in a child process; returns the finished ``crawls`` row.
+              timeout: float | None = None,
+              runner: Callable[[CrawlPlan, float], str | None] | None = None) -> dict[str, Any]:
+    """Crawl ``source`` once in a child process (or with ``runner``, e.g. a Scrapyd job); returns the
+    finished ``crawls`` row.
 
     A crawl stopped by a signal (SIGTERM/SIGINT to the daemon, Ctrl-C) is closed as ``aborted``; on
     Ctrl-C the row is closed before ``KeyboardInterrupt`` goes on up.
     """
-    with SqliteStore(settings.storage.database) as store:
+    with open_store(settings.storage.database) as store:
         calls_used = store.api_calls_today(source)
         watched = store.watches(source)
-        prune_archive(store, settings.storage.archive_retention_days)
+        store.prune_archive(settings.storage.archive_retention_days)
         crawl_id = store.start_crawl(source, queries or [])
         try:
             plan = plan_crawl(settings, source, crawl_id=crawl_id, queries=queries,
@@ -115,26 +116,30 @@ def run_crawl(settings: Settings, source: str, *, queries: list[str] | None = No
         except CrawlError as exc:
             store.finish_crawl(crawl_id, "failed", error=str(exc))
             raise
-        store.db.execute("UPDATE crawls SET queries = ? WHERE id = ?", [json.dumps(plan.queries), crawl_id])
+        store.set_crawl_queries(crawl_id, plan.queries)
 
     def record_pid(pid: int) -> None:
-        with SqliteStore(settings.storage.database) as store:
+        with open_store(settings.storage.database) as store:
             store.set_crawl_pid(crawl_id, pid)
 
+    limit = timeout or settings.crawl.crawl_timeout
     try:
-        outcome = _run_child(plan, timeout or settings.crawl.crawl_timeout, crawl_id=crawl_id,
-                             grace=settings.daemon.stop_grace_seconds, on_start=record_pid)
+        if runner is not None:
+            outcome = ChildOutcome(error=runner(plan, limit))
+        else:
+            outcome = _run_child(plan, limit, crawl_id=crawl_id, grace=settings.daemon.stop_grace_seconds,
+                                 on_start=record_pid)
     except KeyboardInterrupt:
-        with SqliteStore(settings.storage.database) as store:
+        with open_store(settings.storage.database) as store:
             store.finish_crawl(crawl_id, "aborted", error="interrupted (Ctrl-C)")
         raise
-    with SqliteStore(settings.storage.database) as store:
+    with open_store(settings.storage.database) as store:
         row = store.crawl(crawl_id)
         if row["status"] == "running":  # the child never closed the crawl
             status = "aborted" if outcome.aborted else "failed"
             row = store.finish_crawl(crawl_id, status, error=outcome.error or "crawl process ended without a result")
         elif outcome.error and not row.get("error"):
-            store.db.execute("UPDATE crawls SET error = ? WHERE id = ?", [outcome.error, crawl_id])
+            store.set_crawl_error(crawl_id, outcome.error)
             row = store.crawl(crawl_id)
     return row
 

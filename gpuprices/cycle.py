@@ -24,7 +24,8 @@ from gpuprices.market.lineage import is_muted, muted_pairs, row_sources
 from gpuprices.pipeline.classify import load_catalog
 from gpuprices.sources import SourceState, family_of, source_states, watchable
 from gpuprices.sources import get as get_source
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.base import Store
+from gpuprices.storage.factory import open_store
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class CycleReport:
 
 def cycle_sources(settings: Settings) -> list[SourceState]:
     """The state of every source as a cycle sees it (keys, watch lists, robots.txt)."""
-    with SqliteStore(settings.storage.database) as store:
+    with open_store(settings.storage.database) as store:
         watched = {source: store.watches(source) for source in watchable()}
     return source_states(settings, watched)
 
@@ -58,7 +59,7 @@ def cycle_sources(settings: Settings) -> list[SourceState]:
 def needs_of(settings: Settings, name: str) -> str:
     """Why ``name`` cannot run (whether or not it is switched on), empty when it can."""
     entry = get_source(name)
-    with SqliteStore(settings.storage.database) as store:
+    with open_store(settings.storage.database) as store:
         count = len(store.watches(name)) if entry.watch is not None else 0
     return entry.needs(entry.settings_of(settings), settings, count)
 
@@ -94,7 +95,7 @@ def median_changes(index: Any, keys: Sequence[tuple[str, str, str, int]]) -> dic
     return changes
 
 
-def analyse_and_alert(settings: Settings, store: SqliteStore, crawls: Sequence[dict[str, Any]],
+def analyse_and_alert(settings: Settings, store: Store, crawls: Sequence[dict[str, Any]],
                       *, now: datetime | None = None, report: CycleReport | None = None,
                       deliver: bool = True) -> CycleReport:
     """Health of ``crawls``, today's index, rule evaluation; alerts go to the outbox, then (unless
@@ -161,5 +162,5 @@ def run_cycle(settings: Settings, sources: Sequence[str] | None = None, *, now: 
         except CrawlError as exc:
             report.errors.append(f"{source}: failed, {exc}")
             logger.info("%s: %s", source, exc)
-    with SqliteStore(settings.storage.database) as store:
+    with open_store(settings.storage.database) as store:
         return analyse_and_alert(settings, store, report.crawls, now=now, report=report)

@@ -10,6 +10,10 @@
   timeout), so no receiver delays a crawl or another channel;
 * SIGTERM/SIGINT: the running crawl gets ``stop_grace_seconds`` (default 20) to close, then it is
   killed and marked ``aborted``; the daemon exits well inside systemd's 90 s stop timeout.
+* one daemon per database (an exclusive lock on ``<database>.lock``; on PostgreSQL an advisory lock held
+  by the scheduler's own connection, so the scheduler may run on any machine);
+* SIGTERM/SIGINT: the running crawl is asked to stop gracefully, the running step finishes, the
+  daemon exits cleanly.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ from gpuprices.cycle import CycleReport, analyse_and_alert, enabled_sources
 from gpuprices.exceptions import ConfigError, CrawlError, GpupricesError, StorageError
 from gpuprices.processes import end_crawl_child
 from gpuprices.sources import schedule_of
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.base import Store
+from gpuprices.storage.factory import is_postgres, open_store
 
 logger = logging.getLogger(__name__)
 
@@ -48,13 +53,19 @@ class DaemonLockedError(GpupricesError):
 
 
 class DatabaseLock:
-    """An exclusive, non-blocking ``flock`` on ``<database>.lock``; released when the process ends."""
+    """One scheduler per database: an exclusive, non-blocking ``flock`` on ``<database>.lock`` (SQLite) or
+    PostgreSQL's session advisory lock; released when the process (or its connection) ends."""
 
-    def __init__(self, database: Path) -> None:
+    def __init__(self, database: Path | str) -> None:
+        self.database = database
         self.path = Path(f"{database}.lock")
         self._handle: IO[str] | None = None
+        self._store: Store | None = None
 
     def acquire(self) -> None:
+        if is_postgres(self.database):
+            self._acquire_advisory()
+            return
         try:
             handle = self.path.open("a+")
         except OSError as exc:
@@ -76,7 +87,19 @@ class DatabaseLock:
             pass  # the pid is only informative; the lock itself is held
         self._handle = handle
 
+    def _acquire_advisory(self) -> None:
+        from gpuprices.storage.postgres import PostgresStore
+
+        store = PostgresStore(str(self.database))
+        if not store.try_scheduler_lock():
+            store.close()
+            raise DaemonLockedError(f"another gpuprices scheduler is already running for {store.where}")
+        self._store = store
+
     def release(self) -> None:
+        if self._store is not None:
+            self._store.close()  # ends the session: PostgreSQL releases the advisory lock
+            self._store = None
         if self._handle is not None:
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             self._handle.close()
@@ -121,9 +144,18 @@ class Daemon:
         self.stopping = threading.Event()
         self.stop_signal: int | None = None
         self._wake_deliveries = threading.Event()
+        self.workers: Any = None
+        if settings.workers.kind == "scrapyd":
+            if not is_postgres(settings.storage.database):
+                raise ConfigError('workers.kind = "scrapyd" needs storage.database to be a PostgreSQL URL '
+                                  "(the workers write to it)")
+            from gpuprices.scrapyd_jobs import ScrapydWorkers  # imports Scrapy: only when workers are used
+
+            self.workers = ScrapydWorkers(settings.workers)
         self.scheduler = BlockingScheduler(
             timezone=UTC,
-            executors={"default": ThreadPoolExecutor(1)},  # one step at a time: SQLite has one writer
+            # One step at a time (SQLite has one writer); with Scrapyd workers, one crawl per worker at once.
+            executors={"default": ThreadPoolExecutor(max(1, len(self.workers.settings.urls)) if self.workers else 1)},
             job_defaults={"coalesce": True, "max_instances": 1,
                           "misfire_grace_time": settings.daemon.misfire_grace_seconds},
         )
@@ -160,24 +192,22 @@ class Daemon:
     def _recover(self) -> None:
         """Before scheduling: end crawl processes that survived a killed daemon, close their crawls, and
         analyse crawls that finished while no analysis followed (the daemon was killed in between)."""
-        with SqliteStore(self.settings.storage.database) as store:
+        with open_store(self.settings.storage.database) as store:
             for crawl in store.running_crawls():
-                if crawl.get("pid"):
+                # A Scrapyd job's pid is on its worker's machine: only local children are ended here.
+                if crawl.get("pid") and self.workers is None:
                     end_crawl_child(int(crawl["pid"]), int(crawl["id"]))
             store.fail_abandoned_crawls(error="the daemon stopped while this crawl ran")
             mark = store.get_meta(ANALYSED_KEY)
             if mark is None:  # first start: earlier history is not re-alerted
-                latest = store.db.execute("SELECT MAX(id) FROM crawls").fetchone()[0]
-                store.put_meta(ANALYSED_KEY, str(latest or 0))
+                store.put_meta(ANALYSED_KEY, str(store.latest_crawl_id() or 0))
                 return
-            pending = list(store.db.query(
-                "SELECT * FROM crawls WHERE id > ? AND status NOT IN ('running', 'aborted') ORDER BY id",
-                [int(mark)]))
+            pending = store.finished_crawls_after(int(mark))
             if pending:
                 logger.warning("analysing %d crawl(s) that finished without analysis", len(pending))
                 self._analyse(store, pending)
 
-    def _analyse(self, store: SqliteStore, crawls: list[dict[str, Any]]) -> CycleReport:
+    def _analyse(self, store: Store, crawls: list[dict[str, Any]]) -> CycleReport:
         report = analyse_and_alert(self.settings, store, crawls, deliver=False)
         store.put_meta(ANALYSED_KEY, str(max(int(c["id"]) for c in crawls)))
         self._wake_deliveries.set()
@@ -212,11 +242,12 @@ class Daemon:
         if self.stopping.is_set():
             return
         try:
-            crawl = run_crawl(self.settings, source, verbose=self.verbose)
+            crawl = run_crawl(self.settings, source, verbose=self.verbose,
+                              runner=self.workers.run if self.workers else None)
             if crawl["status"] == "aborted":
                 logger.warning("%s: aborted (%s)", source, crawl.get("error") or "stopped")
                 return
-            with SqliteStore(self.settings.storage.database) as store:
+            with open_store(self.settings.storage.database) as store:
                 report = self._analyse(store, [crawl])
             muted = f" (muted: {', '.join(report.muted_keys)})" if report.muted_keys else ""
             logger.warning("%s: %s, %s listings; %d alerts%s", source, crawl["status"], crawl["listings"],
@@ -243,7 +274,7 @@ class Daemon:
         if self.stopping.is_set() or not self.settings.alerts.channels:
             return
         try:
-            with SqliteStore(self.settings.storage.database) as store:
+            with open_store(self.settings.storage.database) as store:
                 Outbox(store, self.settings.alerts).deliver_due(stop=self.stopping)
         except Exception:
             logger.exception("alert delivery failed")
@@ -256,7 +287,7 @@ class Daemon:
         status = {"pid": os.getpid(), "running": running, "heartbeat_at": datetime.now(UTC).isoformat(),
                   "next_runs": jobs}
         try:
-            with SqliteStore(self.settings.storage.database) as store:
+            with open_store(self.settings.storage.database) as store:
                 store.put_daemon_status(json.dumps(status))
         except StorageError as exc:
             logger.error("cannot record daemon status: %s", exc)

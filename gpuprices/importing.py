@@ -29,9 +29,8 @@ from gpuprices.pipeline.enrich import Enricher
 from gpuprices.pipeline.processing import ListingProcessor
 from gpuprices.spiders.parsers.rental import RENTAL_PARSE_SOURCES, guess_feed_kind, parse_feed
 from gpuprices.spiders.parsers.rental_skypilot import cloud_of
-from gpuprices.storage.imports import imported_file, record_imported_file
-from gpuprices.storage.rentals import save_rentals
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.base import Store
+from gpuprices.storage.factory import open_store
 
 __all__ = ["IMPORT_SOURCES", "ImportReport", "ImportedFile", "import_paths", "source_files"]
 
@@ -80,7 +79,7 @@ def source_files(paths: Iterable[Path]) -> Iterator[Path]:
 
 
 class _Importer:
-    def __init__(self, store: SqliteStore, enricher: Enricher, *, site: str | None, captured: datetime | None,
+    def __init__(self, store: Store, enricher: Enricher, *, site: str | None, captured: datetime | None,
                  now: datetime) -> None:
         self.store, self.enricher, self.site, self.captured, self.now = store, enricher, site, captured, now
         self.crawl_ids: dict[str, int] = {}
@@ -92,15 +91,14 @@ class _Importer:
             self.crawl_ids[source] = self.store.start_crawl(source, kind="import")
             self.dropped[source] = Counter()
         crawl_id = self.crawl_ids[source]
-        self.store.db.execute("UPDATE crawls SET queries = json_insert(queries, '$[#]', ?) WHERE id = ?",
-                              [name, crawl_id])
+        self.store.add_crawl_query(crawl_id, name)
         return crawl_id
 
     def one(self, path: Path, source: str | None) -> ImportedFile:
         stored = path.read_bytes()
         sha256 = hashlib.sha256(stored).hexdigest()  # of the file as saved: the same file is the same import
         data = saved_page_body(stored)
-        earlier = imported_file(self.store, sha256)
+        earlier = self.store.imported_file(sha256)
         if earlier is not None:
             when = earlier["imported_at"][:10]
             return ImportedFile(path, earlier["source"], DUPLICATE,
@@ -118,7 +116,7 @@ class _Importer:
         else:
             result = self._listings(path, data, source, when)
         result.captured_at, result.captured_from = when, origin
-        record_imported_file(self.store, crawl_id=self.crawl_ids[_crawl_source(source)], name=path.name,
+        self.store.record_imported_file(crawl_id=self.crawl_ids[_crawl_source(source)], name=path.name,
                              path=str(path.resolve()), sha256=sha256, source=source,
                              captured_at=when.isoformat(timespec="seconds"), captured_from=origin,
                              status=result.status, listings=result.listings, reason=result.reason or None)
@@ -153,7 +151,7 @@ class _Importer:
         self.store.record_page(crawl_id, PageReport(url=uri, status=parsed.status, listings=len(parsed.offers),
                                                     cards=parsed.rows, reason=parsed.reason))
         self.dropped["rental"].update(parsed.dropped)
-        saved = save_rentals(self.store, crawl_id, parsed.offers)
+        saved = self.store.save_rentals(crawl_id, parsed.offers)
         return ImportedFile(path, source, parsed.status.value, len(parsed.offers), saved.new, parsed.reason)
 
     def finish(self) -> list[dict[str, Any]]:
@@ -183,7 +181,7 @@ def import_paths(settings: Settings, paths: Iterable[Path], *, source: str | Non
         raise ConfigError(f"unknown import source {source!r}; choose one of {', '.join(IMPORT_SOURCES)}")
     now = now or datetime.now(UTC)
     report = ImportReport()
-    with SqliteStore(settings.storage.database) as store:
+    with open_store(settings.storage.database) as store:
         importer = _Importer(store, Enricher.from_settings(settings.classify_options), site=site, captured=captured,
                              now=now)
         try:

@@ -19,8 +19,8 @@ from gpuprices.pipeline.crawl_pipeline import crawl_status
 from gpuprices.pipeline.enrich import Enricher
 from gpuprices.pipeline.processing import ListingProcessor
 from gpuprices.spiders.parsers.pages import http_error_report
-from gpuprices.storage.archive import ArchivedPage, archived_pages, latest_archived_crawl
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.archive import ArchivedPage
+from gpuprices.storage.base import Store
 
 
 def parse_archived(page: ArchivedPage) -> ParsedPage:
@@ -45,13 +45,13 @@ class ReparseReport:
     quarantine_changed: int = 0
 
 
-def reparse(store: SqliteStore, enricher: Enricher, *, since: str | None = None,
+def reparse(store: Store, enricher: Enricher, *, since: str | None = None,
             source: str | None = None) -> ReparseReport:
     """Re-run the parsers over archived pages and replace what each page produced."""
     report = ReparseReport()
     parseable = registry.parseable()
     processors: dict[str, ListingProcessor] = {}
-    for page in archived_pages(store, source=source, since=since):
+    for page in store.archived_pages(source=source, since=since):
         if page.source not in parseable:
             continue
         _, raws = parse_archived(page)
@@ -64,15 +64,15 @@ def reparse(store: SqliteStore, enricher: Enricher, *, since: str | None = None,
     return report
 
 
-def replay(store: SqliteStore, enricher: Enricher, source: str) -> dict[str, Any]:
+def replay(store: Store, enricher: Enricher, source: str) -> dict[str, Any]:
     """A new crawl of ``source`` built from the archive of its latest crawl; no network."""
-    original = latest_archived_crawl(store, source)
+    original = store.latest_archived_crawl(source)
     if original is None:
         raise CrawlError(f"nothing archived for {source}: run a crawl with [storage] archive = true first")
     crawl_id = store.start_crawl(f"{source}")
     processor = _processor(enricher, source)
     dropped: Counter[str] = Counter()
-    for page in archived_pages(store, crawl_id=original):
+    for page in store.archived_pages(crawl_id=original):
         report, raws = parse_archived(page)
         store.record_page(crawl_id, report)
         for item in raws:

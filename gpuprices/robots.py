@@ -15,7 +15,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from gpuprices.exceptions import StorageError
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.base import Store
+from gpuprices.storage.factory import open_store
 
 __all__ = ["FETCH_TIMEOUT", "disallowed"]
 
@@ -35,7 +36,7 @@ def _fetch(url: str, user_agent: str, timeout: float) -> dict[str, object]:
     return {"status": response.status_code, "body": response.text[:500_000]}
 
 
-def _cached(store: SqliteStore, key: str, now: datetime) -> dict[str, object] | None:
+def _cached(store: Store, key: str, now: datetime) -> dict[str, object] | None:
     stored = store.meta(key)
     if stored is None:
         return None
@@ -55,7 +56,7 @@ def disallowed(database: str | Path, page_url: str, user_agent: str, *, now: dat
     now = now or datetime.now(UTC)
     key = f"robots:{robots_url}"
     try:
-        with SqliteStore(database) as store:
+        with open_store(database) as store:
             entry = _cached(store, key, now)
             if entry is None:
                 entry = _fetch(robots_url, user_agent, timeout)

@@ -32,7 +32,7 @@ from gpuprices.market.index import compute_index, money, ratio, utc_today
 from gpuprices.market.premium import premium_table
 from gpuprices.market.rental_index import compute_rental_index, latest_rental_rows, usd_per_hour
 from gpuprices.pipeline.classify.catalog import Catalog
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.base import Store
 
 if TYPE_CHECKING:
     from gpuprices.market.settings import BreakevenSettings
@@ -143,7 +143,7 @@ def _months(result: Breakeven | None) -> float | None:
     return None if result is None or result.months is None else round(result.months, 2)
 
 
-def breakeven_table(store: SqliteStore, catalog: Catalog, settings: BreakevenSettings, *, sku: str | None = None,
+def breakeven_table(store: Store, catalog: Catalog, settings: BreakevenSettings, *, sku: str | None = None,
                     today: date | None = None, days: int = 30) -> list[dict[str, Any]]:
     """One row per SKU with both a purchase price and an on-demand rental median in the last ``days``
     days up to ``today`` (each the latest day with data); keys :data:`BREAKEVEN_COLUMNS`.

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.base import Store
 
 RowKey = tuple[date, str, str, str]
 """``(day, sku, side, condition_group)`` of an index row."""
@@ -34,21 +34,12 @@ def row_sources(frame: pd.DataFrame) -> dict[RowKey, tuple[str, ...]]:
     return {key: tuple(sorted(values)) for key, values in found.items()}
 
 
-def crawl_skus(store: SqliteStore, crawl_ids: Sequence[int]) -> dict[int, set[str]]:
+def crawl_skus(store: Store, crawl_ids: Sequence[int]) -> dict[int, set[str]]:
     """The SKUs each crawl stored observations of (listings and cloud rentals)."""
-    found: dict[int, set[str]] = {crawl_id: set() for crawl_id in crawl_ids}
-    if not crawl_ids:
-        return found
-    marks = ", ".join("?" for _ in crawl_ids)
-    for table in ("observations", "rental_observations"):
-        for crawl_id, sku in store.db.execute(
-                f"SELECT DISTINCT crawl_id, sku FROM {table} WHERE crawl_id IN ({marks})"
-                " AND sku IS NOT NULL AND sku != ''", list(crawl_ids)):
-            found[int(crawl_id)].add(str(sku))
-    return found
+    return store.crawl_skus(crawl_ids)
 
 
-def muted_pairs(store: SqliteStore, degraded: Iterable[dict[str, Any]],
+def muted_pairs(store: Store, degraded: Iterable[dict[str, Any]],
                 family_of: Callable[[str], str]) -> set[tuple[str, str]]:
     """``(family, sku)`` pairs fed by degraded crawls (``crawls`` rows)."""
     crawls = list(degraded)

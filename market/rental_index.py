@@ -22,8 +22,7 @@ from typing import Any
 import pandas as pd
 
 from gpuprices.market.index import utc_today
-from gpuprices.storage.rentals import rental_rows
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.base import Store
 
 __all__ = ["PROVIDER_COLUMNS", "RENTAL_INDEX_COLUMNS", "RENTAL_KINDS", "compute_rental_index", "daily_rental_index",
            "latest_rental_rows", "provider_rows", "rental_frame", "rental_index_rows", "usd_per_hour"]
@@ -76,13 +75,13 @@ def daily_rental_index(frame: pd.DataFrame) -> pd.DataFrame:
     return index.loc[:, list(RENTAL_INDEX_COLUMNS)]
 
 
-def compute_rental_index(store: SqliteStore, *, days: int, sku: str | None = None,
+def compute_rental_index(store: Store, *, days: int, sku: str | None = None,
                          today: date | None = None) -> pd.DataFrame:
     """The rental index of the last ``days`` days up to ``today`` (UTC, inclusive)."""
     if days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
     end = today or utc_today()
-    rows = rental_rows(store, end - timedelta(days=days - 1), until=end, sku=sku)
+    rows = store.rental_rows(end - timedelta(days=days - 1), until=end, sku=sku)
     return daily_rental_index(rental_frame(rows))
 
 
@@ -120,11 +119,11 @@ def latest_rental_rows(index: pd.DataFrame, *, today: date) -> dict[tuple[str, s
 PROVIDER_COLUMNS = ("day", "sku", "kind", "provider", "n", "median_usd_per_gpu_hour", "min_usd_per_gpu_hour")
 
 
-def provider_rows(store: SqliteStore, *, days: int, today: date | None = None) -> list[dict[str, Any]]:
+def provider_rows(store: Store, *, days: int, today: date | None = None) -> list[dict[str, Any]]:
     """Per SKU × kind × provider, its latest day with data in the last ``days`` days: the median and
     minimum over that provider's offers (each offer once, its regions folded as in the index)."""
     end = today or utc_today()
-    frame = rental_frame(rental_rows(store, end - timedelta(days=days - 1), until=end))
+    frame = rental_frame(store.rental_rows(end - timedelta(days=days - 1), until=end))
     if frame.empty:
         return []
     latest = frame.sort_values("observed_at", kind="stable").groupby([*_OFFER, "region"], sort=False).tail(1)

@@ -15,8 +15,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response, TextResponse
 
 from gpuprices.exceptions import StorageError
-from gpuprices.storage.archive import archive_page
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.factory import open_store
 
 logger = logging.getLogger(__name__)
 ARCHIVED_META = ("query", "page", "sold")
@@ -25,7 +24,7 @@ ARCHIVED_META = ("query", "page", "sold")
 class ArchiveMiddleware:
     def __init__(self, crawler: Crawler, database: str, crawl_id: int) -> None:
         self.crawler = crawler
-        self.store = SqliteStore(database)
+        self.store = open_store(database)
         self.crawl_id = crawl_id
 
     @classmethod
@@ -50,7 +49,7 @@ class ArchiveMiddleware:
             meta["selectors"] = selectors  # product pages: the CSS fallback the crawl used
         content_type = response.headers.get(b"Content-Type")
         try:
-            archive_page(self.store, crawl_id=self.crawl_id,
+            self.store.archive_page(crawl_id=self.crawl_id,
                          source=self.crawler.spider.name if self.crawler.spider else "?", url=response.url,
                          status=response.status, body=response.body,
                          content_type=content_type.decode("latin-1") if content_type else None,

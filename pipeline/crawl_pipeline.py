@@ -18,7 +18,8 @@ from scrapy.utils.defer import deferred_from_coro
 
 from gpuprices.core.items import PageReport
 from gpuprices.exceptions import StorageError
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.base import Store
+from gpuprices.storage.factory import open_store
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class CrawlStoragePipeline(Generic[T]):
         self.crawl_id = crawl_id
         self.batch_size = batch_size or self.default_batch_size
         self.buffer: list[T] = []
-        self.store: SqliteStore | None = None
+        self.store: Store | None = None
         self.storage_error: str | None = None
         self.discarded: str | None = None
         """The status of a crawl closed elsewhere whose late results this pipeline discards."""
@@ -76,22 +77,22 @@ class CrawlStoragePipeline(Generic[T]):
         """The item to buffer (normalized if need be), or ``None`` when it is not ours or was dropped."""
         raise NotImplementedError
 
-    def write(self, store: SqliteStore, batch: list[T]) -> None:
+    def write(self, store: Store, batch: list[T]) -> None:
         raise NotImplementedError
 
     def dropped(self) -> dict[str, int]:
         """Items left out, by reason, for the crawl's ``dropped`` column."""
         return {}
 
-    def before_finish(self, store: SqliteStore) -> None:
+    def before_finish(self, store: Store) -> None:
         """Runs once everything is written, before the crawl's status is decided."""
 
-    def after_finish(self, store: SqliteStore) -> None:
+    def after_finish(self, store: Store) -> None:
         """Runs once the crawl is closed."""
 
     # -- Scrapy hooks ----------------------------------------------------------------------
     def open_spider(self) -> None:
-        self.store = SqliteStore(self.database)
+        self.store = open_store(self.database)
 
     def process_item(self, item: Any) -> Any:
         if self.store is None or self.storage_error:

@@ -10,8 +10,7 @@ from typing import Any
 
 from gpuprices.core.rental import RentalOffer
 from gpuprices.pipeline.crawl_pipeline import CrawlStoragePipeline
-from gpuprices.storage.rentals import save_rentals
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.base import Store
 
 _DROPPED_PREFIX = "gpuprices/dropped/"
 
@@ -28,8 +27,8 @@ class RentalStoragePipeline(CrawlStoragePipeline[RentalOffer]):
             self.crawler.stats.inc_value("gpuprices/rental_offers")
         return item
 
-    def write(self, store: SqliteStore, batch: list[RentalOffer]) -> None:
-        save_rentals(store, self.crawl_id, batch)
+    def write(self, store: Store, batch: list[RentalOffer]) -> None:
+        store.save_rentals(self.crawl_id, batch)
 
     def dropped(self) -> dict[str, int]:
         # The spider counts feed rows its parsers could not use in the stats (items are usable offers).

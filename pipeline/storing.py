@@ -19,7 +19,7 @@ from gpuprices.pipeline.crawl_pipeline import CrawlStoragePipeline, crawl_status
 from gpuprices.pipeline.enrich import Enricher
 from gpuprices.pipeline.processing import DroppedListing, ListingProcessor
 from gpuprices.spiders.middlewares import UNREADABLE_PAGE
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.base import Store
 
 __all__ = ["StoragePipeline", "crawl_status"]
 
@@ -51,7 +51,7 @@ class StoragePipeline(CrawlStoragePipeline[NormalizedListing]):
             stats.inc_value("gpuprices/listings")
         return listing
 
-    def write(self, store: SqliteStore, batch: list[NormalizedListing]) -> None:
+    def write(self, store: Store, batch: list[NormalizedListing]) -> None:
         store.save_listings(self.crawl_id, batch)
 
     def dropped(self) -> dict[str, int]:
@@ -60,11 +60,11 @@ class StoragePipeline(CrawlStoragePipeline[NormalizedListing]):
         unreadable = int(stats.get_value(f"gpuprices/dropped/{UNREADABLE_PAGE}", 0)) if stats is not None else 0
         return {**self.drops, **({UNREADABLE_PAGE: unreadable} if unreadable else {})}
 
-    def before_finish(self, store: SqliteStore) -> None:
+    def before_finish(self, store: Store) -> None:
         # The centre of each SKU includes this crawl's listings: even the first crawl is protected.
         self.enricher.quarantine_crawl(store, self.crawl_id)
 
-    def after_finish(self, store: SqliteStore) -> None:
+    def after_finish(self, store: Store) -> None:
         calls = self.crawler.stats.get_value("gpuprices/api_calls", 0) if self.crawler.stats else 0
         if calls:
             store.add_api_calls(self.crawler.spider.name if self.crawler.spider else "?", int(calls))

@@ -12,13 +12,16 @@ import threading
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import zstandard
 
 from gpuprices.core.items import CapturedPage
-from gpuprices.storage.sqlite import SqliteStore, utcnow
+from gpuprices.storage.values import utcnow
+
+if TYPE_CHECKING:
+    from .common import SqlStore  # relative: the folder is also type-checked as the package "storage"
 
 
 @attrs.frozen(kw_only=True)
@@ -53,19 +56,19 @@ def page_body(blob: bytes) -> bytes:
     return zlib.decompress(blob)
 
 
-def archive_page(store: SqliteStore, *, crawl_id: int, source: str, url: str, status: int, body: bytes,
+def archive_page(store: SqlStore, *, crawl_id: int, source: str, url: str, status: int, body: bytes,
                  content_type: str | None = None, encoding: str | None = None,
                  meta: dict[str, Any] | None = None) -> int:
     with store._transaction():
-        cursor = store.db.execute(
+        row = store._execute(
             "INSERT INTO raw_pages (crawl_id, source, url, fetched_at, status, content_type, encoding, size, body,"
-            " meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             [crawl_id, source, url, utcnow(), status, content_type, encoding, len(body), compress_body(body),
-             json.dumps(meta or {}, sort_keys=True)])
-    return int(cursor.lastrowid or 0)
+             json.dumps(meta or {}, sort_keys=True)]).fetchone()
+    return int(row[0])
 
 
-def archived_pages(store: SqliteStore, *, source: str | None = None, since: str | None = None,
+def archived_pages(store: SqlStore, *, source: str | None = None, since: str | None = None,
                    crawl_id: int | None = None) -> Iterator[ArchivedPage]:
     """Archived pages in fetch order (decompressed one at a time: the archive can be large)."""
     where: list[str] = []
@@ -80,22 +83,22 @@ def archived_pages(store: SqliteStore, *, source: str | None = None, since: str 
         where.append("crawl_id = ?")
         params.append(crawl_id)
     sql = "SELECT id FROM raw_pages" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
-    for (page_id,) in store.db.execute(sql, params).fetchall():
-        record = next(iter(store.db.query("SELECT * FROM raw_pages WHERE id = ?", [page_id])))
+    for (page_id,) in store._execute(sql, params).fetchall():
+        record = store._query("SELECT * FROM raw_pages WHERE id = ?", [page_id])[0]
         yield ArchivedPage(id=record["id"], crawl_id=record["crawl_id"], source=record["source"], url=record["url"],
                            fetched_at=datetime.fromisoformat(record["fetched_at"]), status=record["status"],
                            content_type=record["content_type"], encoding=record["encoding"],
-                           body=page_body(record["body"]), meta=json.loads(record["meta"] or "{}"))
+                           body=page_body(bytes(record["body"])), meta=json.loads(record["meta"] or "{}"))
 
 
-def latest_archived_crawl(store: SqliteStore, source: str) -> int | None:
-    row = store.db.execute("SELECT MAX(crawl_id) FROM raw_pages WHERE source = ?", [source]).fetchone()
+def latest_archived_crawl(store: SqlStore, source: str) -> int | None:
+    row = store._execute("SELECT MAX(crawl_id) FROM raw_pages WHERE source = ?", [source]).fetchone()
     return int(row[0]) if row and row[0] is not None else None
 
 
-def prune_archive(store: SqliteStore, retention_days: int) -> int:
+def prune_archive(store: SqlStore, retention_days: int) -> int:
     """Delete archived pages older than the retention."""
     cutoff = (datetime.now(UTC) - timedelta(days=retention_days)).isoformat(timespec="seconds")
     with store._transaction():
-        cursor = store.db.execute("DELETE FROM raw_pages WHERE fetched_at < ?", [cutoff])
-    return cursor.rowcount
+        cursor = store._execute("DELETE FROM raw_pages WHERE fetched_at < ?", [cutoff])
+    return int(cursor.rowcount)

@@ -4,11 +4,14 @@ as chunks of tuples, with the column kinds a writer needs to convert only what n
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from gpuprices.storage.sqlite import BOOL_COLUMNS, SqliteStore
+from gpuprices.storage.values import BOOL_COLUMNS
+
+if TYPE_CHECKING:
+    from .common import SqlStore  # relative: the folder is also type-checked as the package "storage"
 
 EXPORT_TABLES = ("listings", "observations", "crawls")
 
@@ -39,32 +42,32 @@ class ExportQuery:
     kinds: tuple[str, ...]
 
 
-def export_query(store: SqliteStore, table: str) -> ExportQuery:
+def export_query(store: SqlStore, table: str) -> ExportQuery:
     """Columns of an export (so an empty export still has its header) and their kinds."""
     return _query(store, table)[0]
 
 
-def _query(store: SqliteStore, table: str) -> tuple[ExportQuery, list[str]]:
+def _query(store: SqlStore, table: str) -> tuple[ExportQuery, list[str]]:
     if table not in _QUERIES:
         raise ValueError(f"unknown table {table!r}")
     columns: list[str] = []
     kinds: list[str] = []
     names: list[str] = []
     for alias, source, wanted in _QUERIES[table][4]:
-        declared = {row[1]: str(row[2]).upper() for row in store.db.execute(f"PRAGMA table_info({source})")}
+        declared = store.column_kinds(source)
         for column in wanted or list(declared):
             columns.append(column)
             names.append(f"{alias}.{column}" if alias else column)
             if column in BOOL_COLUMNS:
                 kinds.append("bool")
-            elif declared[column] == "TEXT" and column not in _OWN_TEXT:
+            elif declared[column] == "text" and column not in _OWN_TEXT:
                 kinds.append("text")
             else:
                 kinds.append("plain")
     return ExportQuery(tuple(columns), tuple(kinds)), names
 
 
-def export_chunks(store: SqliteStore, table: str, *, since: str | None = None, source: str | None = None,
+def export_chunks(store: SqlStore, table: str, *, since: str | None = None, source: str | None = None,
                   flag_prefixes: str | None = None,
                   bool_text: tuple[str, str] | None = None) -> Iterator[tuple[list[tuple[Any, ...]], list[int]]]:
     """Stream rows of ``table`` (tuples in :func:`export_query` column order) in chunks; ``since`` is an
@@ -77,33 +80,48 @@ def export_chunks(store: SqliteStore, table: str, *, since: str | None = None, s
     query, names = _query(store, table)
     from_clause, time_column, source_column, order, _ = _QUERIES[table]
     key = query.columns.index("id")  # the order column: positive row ids
-    params: dict[str, Any] = {}
-    marks = ", ".join(f":prefix{i}" for i in range(len(flag_prefixes or "")))
+    params: list[Any] = []
+    prefixes = list(flag_prefixes or "")
+    marks = ", ".join("?" for _ in prefixes)
     checks = [f"substr({name}, 1, 1) IN ({marks})" for name, kind in zip(names, query.kinds, strict=True)
-              if kind == "text"]
+              if kind == "text"] if prefixes else []
     selected = []
     for position, (name, kind) in enumerate(zip(names, query.kinds, strict=True)):
-        if position == key and flag_prefixes and checks:
+        if position == key and checks:
             # The flag travels in the id's sign: no extra column the writer would have to strip per row.
             selected.append(f"CASE WHEN {' OR '.join(checks)} THEN -{name} ELSE {name} END")
-            params.update({f"prefix{i}": c for i, c in enumerate(flag_prefixes)})
+            params += prefixes * len(checks)
         elif bool_text and kind == "bool":
-            selected.append(f"CASE WHEN {name} = 0 THEN :false WHEN {name} IS NOT NULL THEN :true END")
-            params.update(true=bool_text[0], false=bool_text[1])
+            selected.append(f"CASE WHEN {name} = 0 THEN ? WHEN {name} IS NOT NULL THEN ? END")
+            params += [bool_text[1], bool_text[0]]
         else:
             selected.append(name)
     where: list[str] = []
     if since:
-        where.append(f"{time_column} >= :since")
-        params["since"] = since
+        where.append(f"{time_column} >= ?")
+        params.append(since)
     if source:
-        where.append(f"{source_column} = :source")
-        params["source"] = source
+        where.append(f"{source_column} = ?")
+        params.append(source)
     sql = f"SELECT {', '.join(selected)} FROM {from_clause}" + (" WHERE " + " AND ".join(where) if where else "")
-    cursor = store.db.conn.execute(sql + f" ORDER BY {order}", params)
-    while rows := cursor.fetchmany(_CHUNK):
-        positions = [i for i, row in enumerate(rows) if row[key] < 0] if checks and flag_prefixes else []
+    for rows in store._iter_chunks(sql + f" ORDER BY {order}", params, _CHUNK):
+        positions = [i for i, row in enumerate(rows) if row[key] < 0] if checks else []
         for i in positions:
             row = rows[i]
             rows[i] = (*row[:key], -row[key], *row[key + 1:])
         yield rows, positions
+
+
+def export_rows(store: SqlStore, table: str, *, since: str | None = None,
+                source: str | None = None) -> Iterator[dict[str, Any]]:
+    """Rows of ``table`` as dicts, flags as booleans (``db copy`` checks, tests)."""
+    query = export_query(store, table)
+    for rows, _ in export_chunks(store, table, since=since, source=source):
+        for values in rows:
+            yield {column: (bool(value) if kind == "bool" and value is not None else value)
+                   for column, kind, value in zip(query.columns, query.kinds, values, strict=True)}
+
+
+def export_columns(store: SqlStore, table: str) -> list[str]:
+    """Column names of an export, so an empty export still has its header."""
+    return list(export_query(store, table).columns)

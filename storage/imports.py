@@ -6,9 +6,12 @@ importing it again adds nothing.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gpuprices.storage.sqlite import SqliteStore, utcnow
+from gpuprices.storage.values import utcnow
+
+if TYPE_CHECKING:
+    from .common import SqlStore  # relative: see storage/outbox.py
 
 __all__ = ["imported_file", "record_imported_file"]
 
@@ -16,16 +19,16 @@ _COLUMNS = ("crawl_id", "name", "path", "sha256", "source", "captured_at", "capt
             "reason", "imported_at")
 
 
-def imported_file(store: SqliteStore, sha256: str) -> dict[str, Any] | None:
+def imported_file(store: SqlStore, sha256: str) -> dict[str, Any] | None:
     """The earlier import of a file with this content, or ``None``."""
-    rows = list(store.db.query("SELECT * FROM imported_files WHERE sha256 = ?", [sha256]))
+    rows = store._query("SELECT * FROM imported_files WHERE sha256 = ?", [sha256])
     return rows[0] if rows else None
 
 
-def record_imported_file(store: SqliteStore, **values: Any) -> None:
+def record_imported_file(store: SqlStore, **values: Any) -> None:
     """One imported file; ``values`` are the table's columns (``imported_at`` defaults to now)."""
     values.setdefault("imported_at", utcnow())
     row = [values.get(column) for column in _COLUMNS]
     with store._transaction():
-        store.db.execute(f"INSERT OR IGNORE INTO imported_files ({', '.join(_COLUMNS)})"
-                         f" VALUES ({', '.join('?' for _ in _COLUMNS)})", row)
+        store._execute(f"INSERT INTO imported_files ({', '.join(_COLUMNS)})"
+                       f" VALUES ({', '.join('?' for _ in _COLUMNS)}) ON CONFLICT (sha256) DO NOTHING", row)

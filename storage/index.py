@@ -15,11 +15,12 @@ import os
 import random
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["INDEX_ROW_COLUMNS", "RAW_INDEX_COLUMNS", "IndexTables", "utc_day"]
+__all__ = ["COUNTS", "INDEX_ROW_COLUMNS", "RAW_INDEX_COLUMNS", "IndexTables", "sqlite_observations", "utc_day"]
 
 RAW_INDEX_COLUMNS = ("listing_id", "sold", "day_key", "pick", "is_new", "unit_price_usd", "sku", "seller", "source")
 """Columns of :meth:`IndexTables.index_observations` rows: one per listing × side × day key."""
@@ -102,12 +103,42 @@ def _new_mark() -> int:
     return random.SystemRandom().getrandbits(62)
 
 
+def sqlite_observations(conn: sqlite3.Connection, since: date, until: date, *, sku: str | None = None,
+                        everything_known: bool = False) -> Iterator[list[tuple[Any, ...]]]:
+    """:meth:`IndexTables.index_observations` on SQLite."""
+    if everything_known:
+        sql = _MATERIALIZE_SQL
+        after = until + timedelta(days=1)
+        params: dict[str, Any] = {"lo": f"{since - timedelta(days=1)}T12", "hi": f"{after}T14:01",
+                                  "since": since.isoformat(), "until_excl": after.isoformat()}
+    else:
+        sql = _WINDOW_SQL.format(sku_filter="AND o.sku = :sku" if sku is not None else "")
+        params = {"since": since.isoformat(), "until_excl": (until + timedelta(days=1)).isoformat(), "sku": sku}
+    threads = conn.execute("PRAGMA threads").fetchone()[0]
+    # Helper threads for SQLite's GROUP BY sorter (about 25% faster on 10M rows); restored afterwards.
+    conn.execute(f"PRAGMA threads = {min(4, os.cpu_count() or 1)}")
+    try:
+        cursor = conn.execute(sql, params)
+        while rows := cursor.fetchmany(_CHUNK_ROWS):
+            yield rows
+    finally:
+        conn.execute(f"PRAGMA threads = {int(threads)}")
+
+
 class IndexTables:
-    """Index methods of :class:`storage.sqlite.SqliteStore` (mixed in; uses its connection)."""
+    """Index methods of the stores (mixed into :class:`storage.common.SqlStore`; portable SQL on its
+    primitives). A backend supplies :meth:`index_observations` and ``_DAY``, its SQL for "the UTC day of
+    a time column"."""
 
-    db: Any
+    _DAY = "date({})"
 
-    def _transaction(self) -> Any:  # provided by the store
+    def _transaction(self) -> AbstractContextManager[None]:  # provided by the store
+        raise NotImplementedError
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        raise NotImplementedError
+
+    def _executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         raise NotImplementedError
 
     # -- inputs ---------------------------------------------------------------------------
@@ -121,44 +152,26 @@ class IndexTables:
         materialized index) also reads every sighting of a sale that may count in the window, however
         late it was seen; rows of days just outside the window may then come too.
         """
-        if everything_known:
-            sql = _MATERIALIZE_SQL
-            after = until + timedelta(days=1)
-            params: dict[str, Any] = {"lo": f"{since - timedelta(days=1)}T12", "hi": f"{after}T14:01",
-                                      "since": since.isoformat(), "until_excl": after.isoformat()}
-        else:
-            sql = _WINDOW_SQL.format(sku_filter="AND o.sku = :sku" if sku is not None else "")
-            params = {"since": since.isoformat(), "until_excl": (until + timedelta(days=1)).isoformat(), "sku": sku}
-        conn: sqlite3.Connection = self.db.conn
-        threads = conn.execute("PRAGMA threads").fetchone()[0]
-        # Helper threads for SQLite's GROUP BY sorter (about 25% faster on 10M rows); restored afterwards.
-        conn.execute(f"PRAGMA threads = {min(4, os.cpu_count() or 1)}")
-        try:
-            cursor = conn.execute(sql, params)
-            while rows := cursor.fetchmany(_CHUNK_ROWS):
-                yield rows
-        finally:
-            conn.execute(f"PRAGMA threads = {int(threads)}")
+        raise NotImplementedError
 
     # -- materialized rows ----------------------------------------------------------------
     def dirty_index_days(self) -> list[tuple[date, int]]:
         """Days whose materialized rows are stale, each with its mark (for :meth:`put_index_days`)."""
-        return sorted((date.fromisoformat(row[0]), int(row[1]))
-                      for row in self.db.execute("SELECT day, mark FROM market_index_dirty"))
+        return sorted((date.fromisoformat(str(row[0])), int(row[1]))
+                      for row in self._execute("SELECT day, mark FROM market_index_dirty").fetchall())
 
     def put_index_days(self, marks: Sequence[tuple[date, int]], rows: Iterable[Sequence[Any]]) -> None:
         """Replace the rows of the days in ``marks`` by ``rows`` (columns :data:`INDEX_ROW_COLUMNS`) and
         clear those days' dirty marks, unless a write marked a day again since it was read."""
         days = [day.isoformat() for day, _ in marks]
         with self._transaction():
-            conn = self.db.conn
             for start in range(0, len(days), _VARS):
                 chunk = days[start:start + _VARS]
-                conn.execute(f"DELETE FROM market_index WHERE day IN ({', '.join('?' for _ in chunk)})", chunk)
-            conn.executemany(f"INSERT INTO market_index ({', '.join(INDEX_ROW_COLUMNS)})"
-                             f" VALUES ({', '.join('?' for _ in INDEX_ROW_COLUMNS)})", rows)
-            conn.executemany("DELETE FROM market_index_dirty WHERE day = ? AND mark = ?",
-                             [(day.isoformat(), mark) for day, mark in marks])
+                self._execute(f"DELETE FROM market_index WHERE day IN ({', '.join('?' for _ in chunk)})", chunk)
+            self._executemany(f"INSERT INTO market_index ({', '.join(INDEX_ROW_COLUMNS)})"
+                              f" VALUES ({', '.join('?' for _ in INDEX_ROW_COLUMNS)})", rows)
+            self._executemany("DELETE FROM market_index_dirty WHERE day = ? AND mark = ?",
+                              [(day.isoformat(), mark) for day, mark in marks])
 
     def read_index(self, since: date, until: date, sku: str | None = None) -> list[tuple[Any, ...]]:
         """Materialized rows of days ``since``..``until`` (inclusive), columns :data:`INDEX_ROW_COLUMNS`."""
@@ -167,28 +180,29 @@ class IndexTables:
         if sku is not None:
             sql += " AND sku = ?"
             params.append(sku)
-        return self.db.execute(sql, params).fetchall()
+        return [tuple(row) for row in self._execute(sql, params).fetchall()]
 
     def mark_index_dirty(self, days: Iterable[date] | None = None) -> None:
         """Mark days stale (``None``: every day with an observation or a sale, i.e. rebuild all);
         for writers that bypass the store's methods, e.g. bulk imports."""
         with self._transaction():
             if days is None:
-                self.db.execute("INSERT INTO market_index_dirty (day, mark) SELECT DISTINCT date(observed_at), ?"
-                                " FROM observations WHERE date(observed_at) IS NOT NULL"
-                                " ON CONFLICT (day) DO UPDATE SET mark = excluded.mark", [_new_mark()])
-                self.db.execute("INSERT INTO market_index_dirty (day, mark) SELECT DISTINCT date(sold_at), ?"
-                                " FROM observations WHERE sold = 1 AND date(sold_at) IS NOT NULL"
-                                " ON CONFLICT (day) DO UPDATE SET mark = excluded.mark", [_new_mark()])
+                observed, sold = self._DAY.format("observed_at"), self._DAY.format("sold_at")
+                self._execute(f"INSERT INTO market_index_dirty (day, mark) SELECT DISTINCT {observed}, ?"
+                              f" FROM observations WHERE {observed} IS NOT NULL"
+                              " ON CONFLICT (day) DO UPDATE SET mark = excluded.mark", [_new_mark()])
+                self._execute(f"INSERT INTO market_index_dirty (day, mark) SELECT DISTINCT {sold}, ?"
+                              f" FROM observations WHERE sold = 1 AND {sold} IS NOT NULL"
+                              " ON CONFLICT (day) DO UPDATE SET mark = excluded.mark", [_new_mark()])
             else:
                 self._mark_days(days)
 
     # -- marking, inside a store transaction ---------------------------------------------
     def _mark_days(self, days: Iterable[date | None]) -> None:
         mark = _new_mark()
-        self.db.conn.executemany(
+        self._executemany(
             "INSERT INTO market_index_dirty (day, mark) VALUES (?, ?) ON CONFLICT (day) DO UPDATE SET mark = ?",
-            [(day.isoformat(), mark, mark) for day in {d for d in days if d is not None}])
+            [(day.isoformat(), mark, mark) for day in sorted({d for d in days if d is not None})])
 
     def _sale_days(self, listing_ids: Iterable[int]) -> set[date]:
         """Days the sales of these listings count on, or would if their other sightings counted: every
@@ -199,10 +213,10 @@ class IndexTables:
         for start in range(0, len(ids), _VARS):
             chunk = ids[start:start + _VARS]
             sql = _SALES_SQL.format(counts=COUNTS, marks=", ".join("?" for _ in chunk))
-            for listing_id, sold_at, observed_at, counts in self.db.execute(sql, chunk):
+            for listing_id, sold_at, observed_at, counts in self._execute(sql, chunk).fetchall():
                 if sold_at is not None:
-                    days.add(utc_day(sold_at) or date.min)
-                elif counts and (seen := utc_day(observed_at)) is not None and (
+                    days.add(utc_day(str(sold_at)) or date.min)
+                elif counts and (seen := utc_day(str(observed_at))) is not None and (
                         listing_id not in first_undated or seen < first_undated[listing_id]):
                     first_undated[listing_id] = seen
         days.update(first_undated.values())
@@ -213,8 +227,8 @@ class IndexTables:
         """Observation days and sold listings of the observations matching ``where`` (fixed text)."""
         days: set[date] = set()
         sold: set[int] = set()
-        for listing_id, observed_at, sold_at, is_sold in self.db.execute(
-                f"SELECT listing_id, observed_at, sold_at, sold FROM observations WHERE {where}", params):
+        for listing_id, observed_at, sold_at, is_sold in self._execute(
+                f"SELECT listing_id, observed_at, sold_at, sold FROM observations WHERE {where}", params).fetchall():
             days.add(utc_day(observed_at) or date.min)
             if is_sold:
                 sold.add(listing_id)

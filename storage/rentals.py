@@ -10,20 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from gpuprices.core.rental import SPOT, RentalOffer, plain
-from gpuprices.storage.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from .common import SqlStore  # relative: the folder is also type-checked as the package "storage"
 
 __all__ = ["RENTAL_DB_COLUMNS", "RentalSaveResult", "observation_rows", "rental_rows", "save_rentals"]
 
 RENTAL_DB_COLUMNS = ("crawl_id", "observed_at", "provider", "sku", "accelerator_raw", "gpu_count", "region",
                      "instance_type", "kind", "price_usd_per_gpu_hour", "instance_price_usd", "note", "feed",
                      "feed_url", "dedupe_key")
-_INSERT = (f"INSERT OR IGNORE INTO rental_observations ({', '.join(RENTAL_DB_COLUMNS)})"
-           f" VALUES ({', '.join('?' for _ in RENTAL_DB_COLUMNS)})")
+_INSERT = (f"INSERT INTO rental_observations ({', '.join(RENTAL_DB_COLUMNS)})"
+           f" VALUES ({', '.join('?' for _ in RENTAL_DB_COLUMNS)}) ON CONFLICT (dedupe_key) DO NOTHING")
 
 
 @attrs.define
@@ -61,7 +63,7 @@ def observation_rows(crawl_id: int, offer: RentalOffer) -> list[dict[str, Any]]:
     return rows
 
 
-def save_rentals(store: SqliteStore, crawl_id: int, offers: Iterable[RentalOffer]) -> RentalSaveResult:
+def save_rentals(store: SqlStore, crawl_id: int, offers: Iterable[RentalOffer]) -> RentalSaveResult:
     """Store a batch in one transaction and add it to the crawl's totals.
 
     In the crawl's columns, ``listings`` counts offers, ``listings_new`` offers with a new row,
@@ -71,26 +73,25 @@ def save_rentals(store: SqliteStore, crawl_id: int, offers: Iterable[RentalOffer
     batch = list(offers)
     if not batch:
         return result
-    conn = store.db.conn
     with store._transaction():
         for offer in batch:
             inserted = 0
             for row in observation_rows(crawl_id, offer):
-                inserted += conn.execute(_INSERT, [row[c] for c in RENTAL_DB_COLUMNS]).rowcount
+                inserted += int(store._execute(_INSERT, [row[c] for c in RENTAL_DB_COLUMNS]).rowcount)
             result.offers += 1
             result.rows += inserted
             if inserted:
                 result.new += 1
             else:
                 result.seen += 1
-        conn.execute(
+        store._execute(
             "UPDATE crawls SET listings = listings + ?, listings_new = listings_new + ?,"
             " listings_updated = listings_updated + ?, observations = observations + ? WHERE id = ?",
             [result.offers, result.new, result.seen, result.rows, crawl_id])
     return result
 
 
-def rental_rows(store: SqliteStore, since: date | str, *, until: date | None = None, sku: str | None = None,
+def rental_rows(store: SqlStore, since: date | str, *, until: date | None = None, sku: str | None = None,
                 ) -> list[dict[str, Any]]:
     """Stored rows observed from ``since`` (a UTC day, or an ISO time) up to the end of ``until``
     (inclusive; default: no end), oldest first; optionally one SKU only.
@@ -103,4 +104,4 @@ def rental_rows(store: SqliteStore, since: date | str, *, until: date | None = N
     if sku is not None:
         sql += " AND sku = ?"
         params.append(sku)
-    return list(store.db.query(sql + " ORDER BY observed_at, id", params))
+    return store._query(sql + " ORDER BY observed_at, id", params)

@@ -1,10 +1,12 @@
-"""Shared fixtures: the real-page corpus, a fresh store, a CLI runner."""
+"""Shared fixtures: the real-page corpus, a fresh SQLite store, a CLI runner, a throwaway PostgreSQL
+cluster, and a fresh store of each backend."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -54,3 +56,43 @@ def fresh_db(tmp_path: Path) -> Iterator[SqliteStore]:
 def cli_runner() -> CliRunner:
     """click's runner for in-process command tests (``cli_runner.invoke(cli, [...])``)."""
     return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A PostgreSQL cluster for the session (see tests/postgres_server.py); skips when the server is not
+    installed, unless ``GPUPRICES_REQUIRE_POSTGRES=1`` (set by ``.ci/run``)."""
+    from tests.postgres_server import PostgresCluster, find_binaries
+
+    binaries = find_binaries()
+    if binaries is None:
+        if os.environ.get("GPUPRICES_REQUIRE_POSTGRES") == "1":
+            pytest.fail("GPUPRICES_REQUIRE_POSTGRES=1 but initdb/pg_ctl were not found")
+        pytest.skip("PostgreSQL server binaries not found (apt-get install postgresql)")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("psycopg not installed")
+    cluster = PostgresCluster(binaries)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """A fresh database setting of each backend: a SQLite file path, or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return tmp_path / "store.db"
+    return str(request.getfixturevalue("postgres").new_database())
+
+
+@pytest.fixture
+def store(database: str | Path) -> Iterator[Any]:
+    """A fresh, migrated store of each backend."""
+    from gpuprices.storage.factory import open_store
+
+    with open_store(database) as opened:
+        yield opened

@@ -5,7 +5,7 @@ clean, counted row). ``synthetic_market`` yields a realistic stream: a few SKUs 
 a pool of sellers, listings seen every three hours, sales with a date, and a share of rows that must
 never count (excluded, quarantined, for parts, ended unsold, best offer accepted).
 
-Benchmark database: ``python -m tests.market_data BENCH.db 10000000``.
+Benchmark database: ``python -m tests.market_data BENCH.db 10000000`` (or a ``postgresql://`` URL).
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from gpuprices.sources import family_of
+from gpuprices.storage.common import SqlStore
+from gpuprices.storage.factory import open_store
 from gpuprices.storage.index import utc_day
-from gpuprices.storage.sqlite import SqliteStore
 
 DEFAULTS: dict[str, Any] = {
     "sku": "h100-80gb-pcie",
@@ -44,24 +45,22 @@ _OBS_SQL = (
 )
 
 
-def insert_observations(store: SqliteStore, rows: Iterable[dict[str, Any]], *, batch: int = 50_000) -> int:
+def insert_observations(store: SqlStore, rows: Iterable[dict[str, Any]], *, batch: int = 50_000) -> int:
     """Insert observations (and their listings, keyed by ``item_id``); returns how many were written.
 
     ``price`` is the per-GPU USD price (a decimal string, or ``None`` for "no unit price").
     """
     crawl_id = store.start_crawl("ebay-api")
     listing_ids: dict[str, int] = {
-        r[0]: r[1] for r in store.db.execute("SELECT item_id, id FROM listings")
+        r[0]: int(r[1]) for r in store._execute("SELECT item_id, id FROM listings").fetchall()
     }
     count = 0
     pending: list[tuple[Any, ...]] = []
-    conn = store.db.conn
     days: set[str] = set()  # written straight into the tables: the index's stale days are marked here
 
     def flush() -> None:
-        conn.execute("BEGIN")
-        conn.executemany(_OBS_SQL, pending)
-        conn.execute("COMMIT")
+        with store._transaction():
+            store._executemany(_OBS_SQL, pending)
         pending.clear()
 
     for given in rows:
@@ -69,13 +68,14 @@ def insert_observations(store: SqliteStore, rows: Iterable[dict[str, Any]], *, b
         item_id = str(row["item_id"])
         listing_id = listing_ids.get(item_id)
         if listing_id is None:
-            cursor = conn.execute(
-                "INSERT INTO listings (family, item_id, variation_id, source, seller, sku, first_seen_at,"
-                " last_seen_at) VALUES (?, ?, '', ?, ?, ?, ?, ?)",
-                [family_of(row["source"]), item_id, row["source"], row["seller"], row["sku"],
-                 row["observed_at"], row["observed_at"]],
-            )
-            listing_id = listing_ids[item_id] = int(cursor.lastrowid or 0)
+            with store._transaction():
+                created = store._execute(
+                    "INSERT INTO listings (family, item_id, variation_id, source, seller, sku, first_seen_at,"
+                    " last_seen_at) VALUES (?, ?, '', ?, ?, ?, ?, ?) RETURNING id",
+                    [family_of(row["source"]), item_id, row["source"], row["seller"], row["sku"],
+                     row["observed_at"], row["observed_at"]],
+                ).fetchone()
+            listing_id = listing_ids[item_id] = int(created[0])
         pending.append((listing_id, crawl_id, row["source"], row["observed_at"], row["price"], row["price"],
                         row["price"], row["condition"], row["sold"], row["ended"], row["best_offer_accepted"],
                         row["sold_at"], row["sku"], row["working"], row["quarantined"], row["excluded_reason"]))
@@ -142,10 +142,10 @@ def synthetic_market(*, start: date, days: int, listings_per_day: int = 200, sig
 
 
 def main(argv: list[str]) -> None:
-    path, total = Path(argv[0]), int(argv[1]) if len(argv) > 1 else 10_000_000
+    path, total = argv[0], int(argv[1]) if len(argv) > 1 else 10_000_000
     days = 365
     per_day = max(1, total // (days * 8))
-    with SqliteStore(path) as store:
+    with open_store(path if "://" in path else Path(path)) as store:
         written = insert_observations(store, synthetic_market(start=date(2025, 3, 1), days=days,
                                                               listings_per_day=per_day))
     print(f"{written} observations written to {path}")

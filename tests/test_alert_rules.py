@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from gpuprices.alerts.health import HealthRules, check_crawl
 from gpuprices.alerts.rules import RuleEvaluator
 from gpuprices.alerts.settings import RuleSettings
 from gpuprices.alerts.state import ARMED, FIRED, RuleState, Threshold, step
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.common import SqlStore
 from tests.test_storage import make_listing
 
 T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
@@ -58,18 +57,12 @@ def test_cooldown_limits_alerts_per_window() -> None:
     assert fire and state.state == FIRED
 
 
-@pytest.fixture
-def store(tmp_path: Path):  # type: ignore[no-untyped-def]
-    with SqliteStore(tmp_path / "rules.db") as s:
-        yield s
-
-
 def _premium_row(premium: float, median: float = 20000.0, n: int = 12, indicative: bool = False) -> dict[str, Any]:
     return {"sku": "h100-80gb-pcie", "side": "asking", "condition_group": "all", "day": "2026-11-01", "n": n,
             "median_usd": median, "list_price_usd": 36000.0, "premium": premium, "indicative": indicative}
 
 
-def test_premium_rule_state_survives_a_restart(store: SqliteStore) -> None:
+def test_premium_rule_state_survives_a_restart(store: SqlStore) -> None:
     rule = RuleSettings(name="h100-cheap", kind="premium_below", sku="h100-80gb-pcie", premium=-0.4,
                         channels=[])
     first = list(RuleEvaluator(store, [rule], ["ops"], T0).index_rules([_premium_row(-0.45)], {}))
@@ -89,14 +82,14 @@ def test_premium_rule_state_survives_a_restart(store: SqliteStore) -> None:
     assert len(later) == 1 and later[0].alert.dedupe_key != alert.dedupe_key
 
 
-def test_indicative_rows_are_ignored_unless_asked(store: SqliteStore) -> None:
+def test_indicative_rows_are_ignored_unless_asked(store: SqlStore) -> None:
     rule = RuleSettings(name="r", kind="premium_above", sku="h100-80gb-pcie", premium=0.0)
     assert list(RuleEvaluator(store, [rule], [], T0).index_rules([_premium_row(0.2, indicative=True)], {})) == []
     loud = RuleSettings(name="r2", kind="premium_above", sku="h100-80gb-pcie", premium=0.0, include_indicative=True)
     assert len(list(RuleEvaluator(store, [loud], [], T0).index_rules([_premium_row(0.2, indicative=True)], {}))) == 1
 
 
-def test_price_cross_both_directions(store: SqliteStore) -> None:
+def test_price_cross_both_directions(store: SqlStore) -> None:
     rule = RuleSettings(name="x", kind="price_cross", sku="h100-80gb-pcie", price_usd=Decimal(25000),
                         direction="both", hysteresis=0.01)
     fired = []
@@ -107,7 +100,7 @@ def test_price_cross_both_directions(store: SqliteStore) -> None:
     assert fired == [["above"], ["below"], [], ["above"], []]
 
 
-def test_change_pct_rule(store: SqliteStore) -> None:
+def test_change_pct_rule(store: SqlStore) -> None:
     rule = RuleSettings(name="moves", kind="change_pct", sku="h100-80gb-pcie", change_pct=10, window_days=7)
     key = ("h100-80gb-pcie", "asking", "all", 7)
     assert list(RuleEvaluator(store, [rule], [], T0).index_rules([_premium_row(-0.3)], {key: 4.0})) == []
@@ -115,7 +108,7 @@ def test_change_pct_rule(store: SqliteStore) -> None:
     assert len(moved) == 1 and moved[0].alert.payload["change_pct"] == -12.5
 
 
-def _save(store: SqliteStore, crawl: int, item_id: str, price: str, **fields: Any) -> None:
+def _save(store: SqlStore, crawl: int, item_id: str, price: str, **fields: Any) -> None:
     listing = make_listing(item_id, price=price)
     listing.sku, listing.gpu_count, listing.working = "h100-80gb-pcie", 1, True
     listing.unit_price_usd = Decimal(price)
@@ -124,7 +117,7 @@ def _save(store: SqliteStore, crawl: int, item_id: str, price: str, **fields: An
     store.save_listings(crawl, [listing])
 
 
-def test_new_listing_alert_fires_once_per_listing(store: SqliteStore) -> None:
+def test_new_listing_alert_fires_once_per_listing(store: SqlStore) -> None:
     rule = RuleSettings(name="cheap-h100", kind="new_listing_below", sku="h100-80gb-pcie",
                         unit_price_usd=Decimal(25000))
     crawl = store.start_crawl("ebay")
@@ -173,7 +166,7 @@ def test_healthy_crawl() -> None:
     assert check_crawl(_crawl_row(listings=40), [], HealthRules()).healthy  # no baseline yet
 
 
-def test_health_alert_fires_once_until_recovery(store: SqliteStore) -> None:
+def test_health_alert_fires_once_until_recovery(store: SqlStore) -> None:
     bad = check_crawl(_crawl_row(blocked_pages=4, status="blocked"), HISTORY, HealthRules())
     good = check_crawl(_crawl_row(), HISTORY, HealthRules())
     evaluator = RuleEvaluator(store, [], ["ops"], T0)  # no health rule configured: the implicit one applies
@@ -184,7 +177,7 @@ def test_health_alert_fires_once_until_recovery(store: SqliteStore) -> None:
     assert len(again) == 1 and "blocked" in again[0].alert.title
 
 
-def test_breakeven_rule_fires_when_buying_beats_renting_sooner(store: SqliteStore) -> None:
+def test_breakeven_rule_fires_when_buying_beats_renting_sooner(store: SqlStore) -> None:
     rule = RuleSettings(name="buy-now", kind="breakeven_below", sku="h100-80gb-sxm5", months=18, hysteresis=0.1)
     rows = [{"sku": "h100-80gb-sxm5", "months": 20.0, "purchase_usd": "24000.00", "rental_usd_per_gpu_hour": "2.20"}]
     assert list(RuleEvaluator(store, [rule], [], T0).breakeven_rules(rows)) == []

@@ -41,6 +41,24 @@ def market(corpus: Path) -> Iterator[LocalServer]:
         yield server
 
 
+def cheap_h100_alert(receiver_url: str) -> str:
+    """A signed webhook channel and a rule: H100 PCIe listings below $33,000."""
+    return f"""
+[[alerts.channels]]
+name = "ops"
+kind = "webhook"
+url = "{receiver_url}/gpu"
+secret = "{SECRET}"
+
+[[alerts.rules]]
+name = "cheap-h100"
+kind = "new_listing_below"
+sku = "h100-80gb-pcie"
+unit_price_usd = 33000
+channels = ["ops"]
+"""
+
+
 def _config(tmp_path: Path, market: LocalServer, receiver_url: str, extra: str = "") -> Path:
     return write_config(tmp_path / "config.toml", fast_crawl_config(tmp_path / "prices.db") + f"""
 [sources.ebay]
@@ -55,19 +73,7 @@ base_url = "{market.url}"
 queries = ["nvidia h100 pcie"]
 schedule = {{ interval_minutes = 600, jitter_seconds = 0 }}
 
-[[alerts.channels]]
-name = "ops"
-kind = "webhook"
-url = "{receiver_url}/gpu"
-secret = "{SECRET}"
-
-[[alerts.rules]]
-name = "cheap-h100"
-kind = "new_listing_below"
-sku = "h100-80gb-pcie"
-unit_price_usd = 33000
-channels = ["ops"]
-{extra}
+{cheap_h100_alert(receiver_url)}{extra}
 """)
 
 

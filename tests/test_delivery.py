@@ -20,7 +20,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from gpuprices.alerts.channels import build_request, channel_secrets, parse_retry_after, redact_url, scrub, send
 from gpuprices.alerts.outbox import Alert, Outbox, new_webhook_id
 from gpuprices.alerts.settings import AlertsSettings, ChannelSettings
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.factory import open_store
 from tests.httpserver import Reply
 from tests.webhook_receiver import WebhookReceiver
 
@@ -59,14 +59,29 @@ def _alert(n: int = 0, **extra: Any) -> Alert:
                  payload={"unit_price_usd": "21000.00", "url": "https://www.ebay.com/itm/1", **extra})
 
 
+@pytest.fixture(autouse=True)
+def _backend(database: str | Path) -> None:
+    """Every test here runs on both backends: ``_outbox`` opens the test's database."""
+    _DATABASE["current"] = database
+
+
+_DATABASE: dict[str, str | Path] = {}
+
+
+def _database(tmp_path: Path, name: str) -> str | Path:
+    """The test's database: the file ``name`` in ``tmp_path`` on SQLite, else its PostgreSQL URL."""
+    database = _DATABASE["current"]
+    return tmp_path / name if isinstance(database, Path) else database
+
+
 def _outbox(tmp_path: Path, channels: list[dict[str, Any]], clock: FakeClock, **settings: Any) -> Outbox:
     config = AlertsSettings(channels=[ChannelSettings(**c) for c in channels], **settings)
-    store = SqliteStore(tmp_path / "alerts.db")
+    store = open_store(_database(tmp_path, "alerts.db"))
     return Outbox(store, config, clock=clock, sleep=clock.sleep, rng=random.Random(7))
 
 
 def _deliveries(outbox: Outbox) -> list[dict[str, Any]]:
-    return list(outbox.store.db.query("SELECT * FROM deliveries ORDER BY id"))
+    return outbox.store.query("SELECT * FROM deliveries ORDER BY id")  # type: ignore[attr-defined, no-any-return]
 
 
 def _due(outbox: Outbox, clock: FakeClock) -> None:
@@ -267,7 +282,7 @@ def test_enqueue_is_idempotent_by_dedupe_key(tmp_path: Path) -> None:
     first = outbox.enqueue(_alert(), ["ops", "ops"])
     assert isinstance(first, int)
     assert outbox.enqueue(_alert(), ["ops"]) is None
-    assert outbox.store.db["alerts"].count == 1 and len(_deliveries(outbox)) == 1
+    assert len(outbox.store.query("SELECT id FROM alerts")) == 1 and len(_deliveries(outbox)) == 1  # type: ignore[attr-defined]
     assert len({new_webhook_id() for _ in range(1000)}) == 1000
     outbox.store.close()
 
@@ -304,7 +319,7 @@ def _config(tmp_path: Path, rx_url: str, secret: str) -> Path:
     config = tmp_path / "gpuprices.toml"
     config.write_text(f"""
 [storage]
-database = "{tmp_path / 'cli.db'}"
+database = "{_database(tmp_path, 'cli.db')}"
 
 [[alerts.channels]]
 name = "slack"
@@ -349,8 +364,8 @@ def test_secrets_never_shown(tmp_path: Path, caplog: pytest.LogCaptureFixture) -
                   for fmt in ("table", "json", "csv")]
     assert all(result.exit_code == 0 for result in listed)
     assert "127.0.0.1" in listed[0].output and "dead" in listed[0].output
-    with SqliteStore(tmp_path / "cli.db") as store:
-        errors = [row["last_error"] for row in store.db.query("SELECT last_error FROM deliveries")]
+    with open_store(_database(tmp_path, "cli.db")) as store:
+        errors = [row["last_error"] for row in store.query("SELECT last_error FROM deliveries")]
     assert len(errors) == 7 and all(errors)
     shown = "\n".join([*errors, caplog.text, tested.output, tested_again.output, down.output,
                        *(r.output for r in listed)])
@@ -423,7 +438,7 @@ def test_cli_test_delivers_and_list_shows_it(tmp_path: Path) -> None:
     secret = _secret()
     with WebhookReceiver(secret) as rx:
         config = tmp_path / "c.toml"
-        config.write_text(f'[storage]\ndatabase = "{tmp_path / "c.db"}"\n[[alerts.channels]]\nname = "ops"\n'
+        config.write_text(f'[storage]\ndatabase = "{_database(tmp_path, "c.db")}"\n[[alerts.channels]]\nname = "ops"\n'
                           f'kind = "webhook"\nurl = "{rx.url}"\nsecret = "{secret}"\n')
         result = CliRunner().invoke(_cli(), ["--config", str(config), "alerts", "test"])
         assert result.exit_code == 0 and result.output.strip() == "ops: delivered"

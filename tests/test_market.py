@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,18 +27,13 @@ from gpuprices.market import (
 )
 from gpuprices.market.index import money, utc_today
 from gpuprices.pipeline.classify.catalog import Catalog, load_catalog
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.common import SqlStore
+from gpuprices.storage.factory import open_store
 from tests.e2e import run_cli
 from tests.market_data import insert_observations, synthetic_market
 
 H100 = "h100-80gb-pcie"  # built-in list price: $36,000 from 2023-04-14
 DAY = date(2026, 3, 10)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    with SqliteStore(tmp_path / "t.db") as db:
-        yield db
 
 
 @pytest.fixture(scope="module")
@@ -68,14 +62,14 @@ def one(index: pd.DataFrame, **match: Any) -> pd.Series:
     return found.iloc[0]
 
 
-def build(store: SqliteStore, catalog: Catalog, rows: list[dict[str, Any]], *, since: date = DAY,
+def build(store: SqlStore, catalog: Catalog, rows: list[dict[str, Any]], *, since: date = DAY,
           until: date | None = None, min_samples: int = 10) -> pd.DataFrame:
     insert_observations(store, rows)
     frame = load_observations(store, since=since, until=until or since + timedelta(days=30))
     return daily_index(frame, catalog, min_samples=min_samples)
 
 
-def test_exact_median_quartiles_iqr_and_condition_groups(store: SqliteStore, catalog: Catalog) -> None:
+def test_exact_median_quartiles_iqr_and_condition_groups(store: SqlStore, catalog: Catalog) -> None:
     prices = {"1": ("20000", "used"), "2": ("22000", "refurbished"), "3": ("25000", None), "4": ("31000", "new"),
               "5": ("33000", "open_box")}
     rows = [{"item_id": i, "price": p, "condition": c, "seller": f"s{i}", "observed_at": at(DAY)}
@@ -95,7 +89,7 @@ def test_exact_median_quartiles_iqr_and_condition_groups(store: SqliteStore, cat
     assert len(index) == 3  # no sold rows were invented
 
 
-def test_rows_that_must_not_count_never_count(store: SqliteStore, catalog: Catalog) -> None:
+def test_rows_that_must_not_count_never_count(store: SqlStore, catalog: Catalog) -> None:
     good: list[dict[str, Any]] = [{"item_id": "ok-ask", "price": "25000"},
             {"item_id": "ok-sold", "price": "21000", "sold": 1, "ended": 1, "sold_at": DAY.isoformat()}]
     bad: list[dict[str, Any]] = [
@@ -120,7 +114,7 @@ def test_rows_that_must_not_count_never_count(store: SqliteStore, catalog: Catal
     assert sorted(frame["unit_price_usd"]) == [21000.0, 25000.0]
 
 
-def test_a_listing_seen_three_times_a_day_counts_once_at_its_latest_price(store: SqliteStore,
+def test_a_listing_seen_three_times_a_day_counts_once_at_its_latest_price(store: SqlStore,
                                                                           catalog: Catalog) -> None:
     rows = [{"item_id": "x", "price": price, "observed_at": at(day, hour)}
             for day, hour, price in [(DAY, 21, "26000"), (DAY, 3, "24000"), (DAY, 9, "25000"),
@@ -133,7 +127,7 @@ def test_a_listing_seen_three_times_a_day_counts_once_at_its_latest_price(store:
     assert (second.n, second.median_usd) == (1, 23000.0)
 
 
-def test_sales_count_on_their_sale_day_and_once(store: SqliteStore, catalog: Catalog) -> None:
+def test_sales_count_on_their_sale_day_and_once(store: SqlStore, catalog: Catalog) -> None:
     sale_day = DAY - timedelta(days=3)
     rows = [
         # seen on the sold page on three days, sold three days before the first sighting
@@ -152,7 +146,7 @@ def test_sales_count_on_their_sale_day_and_once(store: SqliteStore, catalog: Cat
     assert rows_of(later, side="sold", day=sale_day).empty
 
 
-def test_the_index_only_knows_observations_made_by_until(store: SqliteStore, catalog: Catalog) -> None:
+def test_the_index_only_knows_observations_made_by_until(store: SqlStore, catalog: Catalog) -> None:
     insert_observations(store, [{"item_id": "a", "observed_at": at(DAY)},
                                 {"item_id": "b", "observed_at": at(DAY + timedelta(days=1), 0)}])
     assert len(load_observations(store, since=DAY, until=DAY)) == 1
@@ -160,7 +154,7 @@ def test_the_index_only_knows_observations_made_by_until(store: SqliteStore, cat
     assert load_observations(store, since=DAY, until=DAY, sku="a100-80gb-pcie").empty
 
 
-def test_indicative_with_few_listings_or_one_seller(store: SqliteStore, catalog: Catalog) -> None:
+def test_indicative_with_few_listings_or_one_seller(store: SqlStore, catalog: Catalog) -> None:
     many = [{"item_id": f"m{i}", "price": str(20000 + i), "seller": f"s{i % 3}", "observed_at": at(DAY)}
             for i in range(10)]
     single = [{"item_id": f"o{i}", "sku": "a100-80gb-pcie", "price": "9000", "seller": "only-one",
@@ -174,7 +168,7 @@ def test_indicative_with_few_listings_or_one_seller(store: SqliteStore, catalog:
     assert not build(store, catalog, [], min_samples=3).pipe(one, sku="l40s-48gb", condition_group="all").indicative
 
 
-def test_premium_uses_the_list_price_valid_that_day_and_is_signed(store: SqliteStore, catalog: Catalog) -> None:
+def test_premium_uses_the_list_price_valid_that_day_and_is_signed(store: SqlStore, catalog: Catalog) -> None:
     before, after = date(2026, 3, 14), date(2026, 3, 15)
     rows = [{"item_id": f"{d}-{i}", "price": "24000", "seller": f"s{i}", "observed_at": at(d)}
             for d in (before, after) for i in range(2)]
@@ -198,7 +192,7 @@ def _series(medians: dict[int, str], *, sku: str = H100) -> list[dict[str, Any]]
             for d, p in medians.items()]
 
 
-def test_premium_table_latest_day_and_7_day_change(store: SqliteStore, catalog: Catalog) -> None:
+def test_premium_table_latest_day_and_7_day_change(store: SqlStore, catalog: Catalog) -> None:
     rows = _series({0: "30000", 4: "21000", 7: "20000", 14: "18000", 16: "99999"})  # day 16 is after "today"
     rows += _series({0: "9000", 20: "9900"}, sku="a100-80gb-pcie")  # only a 20-day-old reference: no change
     rows += _series({14: "7000"}, sku="l40s-48gb")  # no reference at all
@@ -224,7 +218,7 @@ def test_premium_table_latest_day_and_7_day_change(store: SqliteStore, catalog: 
     assert premium_table(index, today=date(2026, 2, 1)) == []
 
 
-def test_index_rows_for_export(store: SqliteStore, catalog: Catalog) -> None:
+def test_index_rows_for_export(store: SqlStore, catalog: Catalog) -> None:
     today = utc_today()
     insert_observations(store, [
         {"item_id": "a", "price": "20000.105", "observed_at": at(today - timedelta(days=2))},
@@ -245,7 +239,7 @@ def test_money_rounds_half_up_to_cents() -> None:
     assert (money(100.015), money(31999.46), money(float("nan")), money(None)) == ("100.02", "31999.46", None, None)
 
 
-def test_synthetic_market_is_consistent(store: SqliteStore, catalog: Catalog) -> None:
+def test_synthetic_market_is_consistent(store: SqlStore, catalog: Catalog) -> None:
     insert_observations(store, synthetic_market(start=date(2026, 1, 1), days=20, listings_per_day=120))
     index = compute_index(store, catalog, days=20, today=date(2026, 1, 20))
     parts = index[index["condition_group"] != "all"].groupby(["day", "sku", "side"])["n"].sum()
@@ -255,19 +249,28 @@ def test_synthetic_market_is_consistent(store: SqliteStore, catalog: Catalog) ->
     assert (index["p25_usd"] <= index["median_usd"]).all() and (index["median_usd"] <= index["p75_usd"]).all()
 
 
+def _configured(tmp_path: Path) -> str | Path:
+    text = (tmp_path / "gpuprices.toml").read_text(encoding="utf-8")
+    value = text.split('database = "', 1)[1].split('"', 1)[0]
+    return value if "://" in value else Path(value)
+
+
 # -- command line -----------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> Path:
+def config(tmp_path: Path, database: str | Path) -> Path:
+    """A config on a fresh database of each backend (the file ``cli.db``, or a PostgreSQL URL)."""
+    if isinstance(database, Path):
+        database = tmp_path / "cli.db"
     path = tmp_path / "gpuprices.toml"
-    path.write_text(f'[storage]\ndatabase = "{tmp_path / "cli.db"}"\n[market]\nmin_samples = 2\n', encoding="utf-8")
+    path.write_text(f'[storage]\ndatabase = "{database}"\n[market]\nmin_samples = 2\n', encoding="utf-8")
     return path
 
 
 def _fill_cli_db(tmp_path: Path) -> date:
     today = utc_today()
-    with SqliteStore(tmp_path / "cli.db") as db:
+    with open_store(_configured(tmp_path)) as db:
         insert_observations(db, [
             {"item_id": f"h{i}", "price": str(20000 + 1000 * i), "seller": f"s{i}",
              "observed_at": at(today - timedelta(days=d))} for d in (0, 7) for i in range(3)
@@ -306,7 +309,7 @@ def test_cli_premium_table_csv_and_all(tmp_path: Path, config: Path) -> None:
     assert unknown.exit_code == 2 and "unknown SKU" in unknown.output
 
 
-def test_render_chart_png_and_html(tmp_path: Path, store: SqliteStore, catalog: Catalog) -> None:
+def test_render_chart_png_and_html(tmp_path: Path, store: SqlStore, catalog: Catalog) -> None:
     insert_observations(store, synthetic_market(start=date(2026, 3, 1), days=25, listings_per_day=80))
     index = compute_index(store, catalog, days=25, today=date(2026, 3, 25))
     png = render_chart(index, sku=H100, output=tmp_path / "h100.png")
@@ -342,7 +345,7 @@ def test_cli_chart_without_data_is_one_line_exit_4(tmp_path: Path, config: Path)
     assert "no index data for h100-80gb-pcie (asking, condition new)" in str(wrong_side.exception)
 
 
-def test_chart_with_one_day_draws_band_and_list_price_on_a_short_time_axis(store: SqliteStore,
+def test_chart_with_one_day_draws_band_and_list_price_on_a_short_time_axis(store: Any,
                                                                           catalog: Catalog) -> None:
     import itertools
 

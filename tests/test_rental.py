@@ -20,6 +20,7 @@ from gpuprices.pipeline.classify.catalog import load_catalog
 from gpuprices.spiders.parsers.rental import parse_feed, parse_rental_file, rental_row
 from gpuprices.spiders.parsers.rental_sku import rental_sku
 from gpuprices.spiders.parsers.rental_skypilot import cloud_of
+from gpuprices.storage.factory import open_store
 from gpuprices.storage.rentals import rental_rows, save_rentals
 from gpuprices.storage.sqlite import SqliteStore
 from tests.e2e import query, run_cli, write_config
@@ -198,8 +199,8 @@ def _market(at: datetime) -> list[RentalOffer]:
     ]
 
 
-def test_rental_index_counts_each_offer_once_a_day(tmp_path: Path) -> None:
-    with SqliteStore(tmp_path / "r.db") as store:
+def test_rental_index_counts_each_offer_once_a_day(database: str | Path) -> None:
+    with open_store(database) as store:
         crawl = store.start_crawl("rental")
         first = save_rentals(store, crawl, _market(datetime(2026, 11, 20, 15, tzinfo=UTC)))
         assert (first.offers, first.new, first.rows) == (10, 10, 12)  # two offers carry a spot row too
@@ -219,8 +220,8 @@ def test_rental_index_counts_each_offer_once_a_day(tmp_path: Path) -> None:
     ]
 
 
-def test_rental_index_of_the_corpus_last_day(tmp_path: Path, corpus: Path) -> None:
-    with SqliteStore(tmp_path / "r.db") as store:
+def test_rental_index_of_the_corpus_last_day(database: str | Path, corpus: Path) -> None:
+    with open_store(database) as store:
         save_rentals(store, store.start_crawl("rental"), parse_rental_file(corpus / TRACKER, "tracker"))
         index = rental_index_rows(compute_rental_index(store, days=1, today=date(2025, 11, 16)))
     # 9 snapshots that day; each provider's latest min: runpod 2.69, lambda 2.99, hyperstack 2.4,
@@ -286,9 +287,9 @@ def _listing(item_id: str, sku: str, price: str, *, sold: bool = False) -> Norma
                              working=True, unit_price_usd=Decimal(price))
 
 
-def test_breakeven_table_prefers_enough_sales_over_asking(tmp_path: Path) -> None:
+def test_breakeven_table_prefers_enough_sales_over_asking(database: str | Path) -> None:
     now = datetime.now(UTC)
-    with SqliteStore(tmp_path / "b.db") as store:
+    with open_store(database) as store:
         store.save_listings(store.start_crawl("ebay-api"), [
             *(_listing(f"h{p}", "h100-80gb-sxm5", p) for p in ("30000", "32000", "34000")),
             *(_listing(f"hs{p}", "h100-80gb-sxm5", p, sold=True) for p in ("25000", "27000")),  # 2 < 5 sales

@@ -67,7 +67,7 @@ COMMAND_MODULES = {
     "crawl": "crawl", "parse": "parse", "export": "export", "classify": "classify", "reclassify": "classify",
     "reparse": "archive", "sources": "sources", "watch": "sources", "run": "monitor", "status": "monitor",
     "premium": "market", "chart": "market", "rental": "rental", "breakeven": "rental", "alerts": "alerts",
-    "serve": "serve", "import": "importing", "skus": "skus",
+    "serve": "serve", "import": "importing", "skus": "skus", "db": "db", "deploy": "workers",
 }
 """Command name → module of ``gpuprices.cli`` that defines it (in its ``COMMANDS``), in help order."""
 

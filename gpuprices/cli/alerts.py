@@ -32,7 +32,7 @@ def test_alert(app: Any, channel_names: tuple[str, ...]) -> None:
     Exit code 1 when any channel failed. A failed sample alert is not retried later.
     """
     from gpuprices.alerts.outbox import Alert, Outbox, utc_now
-    from gpuprices.storage.sqlite import SqliteStore
+    from gpuprices.storage.factory import open_store
 
     settings = app.settings.alerts
     configured = [c.name for c in settings.channels]
@@ -48,7 +48,7 @@ def test_alert(app: Any, channel_names: tuple[str, ...]) -> None:
                   title="gpuprices test alert",
                   payload={"message": "If you can read this, gpuprices alerts reach this channel.",
                            "sent_at": now.isoformat(timespec="seconds")})
-    with SqliteStore(app.settings.storage.database) as store, Outbox(store, settings) as outbox:
+    with open_store(app.settings.storage.database) as store, Outbox(store, settings) as outbox:
         alert_id = outbox.enqueue(alert, names)
         assert alert_id is not None  # the dedupe key is fresh
         outbox.deliver_due(alert_id=alert_id)
@@ -91,9 +91,9 @@ def _table(rows: list[dict[str, Any]]) -> None:
 def list_alerts(app: Any, limit: int, fmt: str) -> None:
     """List recent alerts with each delivery's status, attempts, next attempt and last error."""
     from gpuprices.alerts.outbox import Outbox
-    from gpuprices.storage.sqlite import SqliteStore
+    from gpuprices.storage.factory import open_store
 
-    with SqliteStore(app.settings.storage.database) as store, Outbox(store, app.settings.alerts) as outbox:
+    with open_store(app.settings.storage.database) as store, Outbox(store, app.settings.alerts) as outbox:
         rows = outbox.recent(limit)
         counts = outbox.summary()
     if fmt == "table":
@@ -111,9 +111,9 @@ def list_alerts(app: Any, limit: int, fmt: str) -> None:
 def retry_alerts(app: Any, delivery_ids: tuple[int, ...]) -> None:
     """Re-queue dead deliveries (same webhook-id, fresh deadline) and try them once now."""
     from gpuprices.alerts.outbox import Outbox
-    from gpuprices.storage.sqlite import SqliteStore
+    from gpuprices.storage.factory import open_store
 
-    with SqliteStore(app.settings.storage.database) as store, Outbox(store, app.settings.alerts) as outbox:
+    with open_store(app.settings.storage.database) as store, Outbox(store, app.settings.alerts) as outbox:
         requeued = outbox.retry(list(delivery_ids) if delivery_ids else None)
         if delivery_ids and not requeued:  # the ids named nothing to retry: say so, not "re-queued 0"
             which = ", ".join(f"#{number}" for number in delivery_ids)

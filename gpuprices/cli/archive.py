@@ -20,7 +20,7 @@ def reparse_command(app: Any, since: str | None, source: str | None) -> None:
     (idempotent), so a parser fix repairs history without re-crawling."""
     from gpuprices.pipeline.enrich import Enricher
     from gpuprices.replay import reparse
-    from gpuprices.storage.sqlite import SqliteStore
+    from gpuprices.storage.factory import open_store
 
     if since is not None:
         try:
@@ -29,7 +29,7 @@ def reparse_command(app: Any, since: str | None, source: str | None) -> None:
             raise click.BadParameter("use YYYY-MM-DD", param_hint="--since") from None
     settings = app.settings
     enricher = Enricher.from_settings(settings.classify_options)
-    with SqliteStore(settings.storage.database) as store:
+    with open_store(settings.storage.database) as store:
         report = reparse(store, enricher, since=since, source=source)
     drops = ", ".join(f"{reason} {count}" for reason, count in sorted(report.dropped.items())) or "none"
     click.echo(f"re-parsed {report.pages} archived pages: {report.listings} listings, dropped: {drops}; "

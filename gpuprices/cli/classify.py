@@ -46,10 +46,10 @@ def classify(app: Any, titles: tuple[str, ...]) -> None:
 def reclassify(app: Any) -> None:
     """Re-apply the current catalog, rules and quarantine to every stored listing and observation."""
     from gpuprices.pipeline.reclassify import reclassify_store
-    from gpuprices.storage.sqlite import SqliteStore
+    from gpuprices.storage.factory import open_store
 
     enricher = _enricher(app)
-    with SqliteStore(app.settings.storage.database) as store:
+    with open_store(app.settings.storage.database) as store:
         report = reclassify_store(store, enricher)
     click.echo(f"reclassified {report.listings} listings and {report.observations} observations:"
                f" {report.changed} changed class, {report.quarantine_changed} changed quarantine")

@@ -60,9 +60,9 @@ def alerts_line(report: Any) -> str:
 
 def summary_lines(settings: Any, rows: list[dict[str, Any]]) -> list[str]:
     """:func:`summary_line` of each crawl, with the causes of its page failures from the database."""
-    from gpuprices.storage.sqlite import SqliteStore
+    from gpuprices.storage.factory import open_store
 
-    with SqliteStore(settings.storage.database) as store:
+    with open_store(settings.storage.database) as store:
         return [summary_line(row, store.page_problems(int(row["id"]))) for row in rows]
 
 
@@ -116,18 +116,17 @@ def _replay(settings: Any, sources: list[str]) -> None:
     from gpuprices import sources as registry
     from gpuprices.pipeline.enrich import Enricher
     from gpuprices.replay import replay
-    from gpuprices.storage.archive import latest_archived_crawl
-    from gpuprices.storage.sqlite import SqliteStore
+    from gpuprices.storage.factory import open_store
 
     enricher = Enricher.from_settings(settings.classify_options)
     useful = False
-    with SqliteStore(settings.storage.database) as store:
+    with open_store(settings.storage.database) as store:
         for source in sources:
             if source not in registry.parseable():
                 click.echo(f"{source}: cannot be replayed (its feeds are re-fetched, not archived for replay)",
                            err=True)
                 continue
-            if latest_archived_crawl(store, source) is None:
+            if store.latest_archived_crawl(source) is None:
                 click.echo(f"{source}: nothing archived to replay", err=True)
                 continue
             row = replay(store, enricher, source)

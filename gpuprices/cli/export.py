@@ -43,13 +43,13 @@ def export(app: Any, table: str, fmt: str, output: str, since: str | None, sourc
     from gpuprices.market.deals import DEAL_COLUMNS, deal_book, with_deal_context
     from gpuprices.pipeline.classify import load_catalog
     from gpuprices.storage.exports import export_chunks, export_query
-    from gpuprices.storage.sqlite import SqliteStore
+    from gpuprices.storage.factory import open_store
 
     if source is not None and table == "index":
         raise click.BadParameter("the index combines every source; --source applies to listings, observations "
                                  "and crawls", param_hint="--source")
     settings = app.settings
-    with SqliteStore(settings.storage.database) as store:
+    with open_store(settings.storage.database) as store:
         write: Callable[[IO[str]], int]
         if table == "index":
             rows = index_rows(store, load_catalog(extra=settings.catalog or None), since=_since(since),

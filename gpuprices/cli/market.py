@@ -46,12 +46,12 @@ def premium(app: Any, sku: str | None, days: int, fmt: str, show_all: bool) -> N
     """
     from gpuprices.market.index import compute_index, utc_today
     from gpuprices.market.premium import PREMIUM_COLUMNS, premium_table
-    from gpuprices.storage.sqlite import SqliteStore
+    from gpuprices.storage.factory import open_store
 
     catalog = _catalog(app)
     sku = check_sku(catalog, sku)
     today = utc_today()
-    with SqliteStore(app.settings.storage.database) as store:
+    with open_store(app.settings.storage.database) as store:
         index = compute_index(store, catalog, days=days, sku=sku, min_samples=app.settings.market.min_samples,
                               today=today)
     rows = premium_table(index, today=today)
@@ -131,7 +131,7 @@ def chart(app: Any, sku: str | None, side: str, condition_group: str, days: int 
     """
     from gpuprices.market.chart import render_chart  # matplotlib is slow to import; only this command needs it
     from gpuprices.market.index import compute_index, utc_today
-    from gpuprices.storage.sqlite import SqliteStore
+    from gpuprices.storage.factory import open_store
 
     if output.suffix.lower() not in (".png", ".html"):
         raise click.BadParameter("must end in .png or .html", param_hint="-o/--output")
@@ -139,7 +139,7 @@ def chart(app: Any, sku: str | None, side: str, condition_group: str, days: int 
     sku = check_sku(catalog, sku)
     window = days or app.settings.market.history_days
     today = utc_today()
-    with SqliteStore(app.settings.storage.database) as store:
+    with open_store(app.settings.storage.database) as store:
         # The materialized index: memory and time follow the days charted, not the observations.
         index = compute_index(store, catalog, days=window, sku=sku, min_samples=app.settings.market.min_samples,
                               today=today)

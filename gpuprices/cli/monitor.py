@@ -81,11 +81,11 @@ def status(app: Any, fmt: str) -> None:
     from gpuprices.alerts.health import check_crawl
     from gpuprices.alerts.outbox import Outbox
     from gpuprices.cycle import enabled_sources
-    from gpuprices.storage.sqlite import SqliteStore
+    from gpuprices.storage.factory import open_store
 
     settings = app.settings
     rules = settings.health
-    with SqliteStore(settings.storage.database) as store:
+    with open_store(settings.storage.database) as store:
         raw_daemon = store.daemon_status()
         daemon = json.loads(raw_daemon) if raw_daemon else None
         lasts = {row["source"]: row for row in store.last_crawls()}

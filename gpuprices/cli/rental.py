@@ -47,11 +47,11 @@ def breakeven(app: Any, sku: str | None, days: int, fmt: str) -> None:
     from gpuprices.market.breakeven import BREAKEVEN_COLUMNS, breakeven_table
     from gpuprices.market.index import utc_today
     from gpuprices.pipeline.classify.catalog import load_catalog
-    from gpuprices.storage.sqlite import SqliteStore
+    from gpuprices.storage.factory import open_store
 
     catalog = load_catalog(extra=app.settings.catalog or None)
     sku = check_sku(catalog, sku)
-    with SqliteStore(app.settings.storage.database) as store:
+    with open_store(app.settings.storage.database) as store:
         rows = breakeven_table(store, catalog, app.settings.breakeven, sku=sku, today=utc_today(), days=days)
     if not rows:
         raise NoDataError(f"no SKU with both a purchase price and an on-demand rental price in the last {days} days"
@@ -98,11 +98,11 @@ def rental(app: Any, sku: str | None, days: int, fmt: str) -> None:
     from gpuprices.market.index import utc_today
     from gpuprices.market.rental_index import RENTAL_INDEX_COLUMNS, compute_rental_index, rental_index_rows
     from gpuprices.pipeline.classify.catalog import load_catalog
-    from gpuprices.storage.sqlite import SqliteStore
+    from gpuprices.storage.factory import open_store
 
     catalog = load_catalog(extra=app.settings.catalog or None)
     sku = check_sku(catalog, sku)
-    with SqliteStore(app.settings.storage.database) as store:
+    with open_store(app.settings.storage.database) as store:
         rows = rental_index_rows(compute_rental_index(store, days=days, sku=sku, today=utc_today()))
     if not rows:
         raise NoDataError(f"no rental prices in the last {days} days" + (f" for {sku}" if sku else ""))

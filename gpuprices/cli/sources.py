@@ -10,11 +10,11 @@ import click
 from gpuprices.cli.output import plural
 
 if TYPE_CHECKING:
-    from gpuprices.storage.sqlite import SqliteStore
+    from gpuprices.storage.base import Store
 
 
 
-def _watched(store: SqliteStore) -> dict[str, list[str]]:
+def _watched(store: Store) -> dict[str, list[str]]:
     from gpuprices import sources as registry
 
     return {source: store.watches(source) for source in registry.watchable()}
@@ -28,9 +28,9 @@ def sources(app: Any, fmt: str) -> None:
     """List the sources with their state (ready, off, idle: nothing to crawl, not runnable), last crawl,
     and why a source cannot run (API keys missing, robots.txt disallows its pages)."""
     from gpuprices.sources import describe, source_states
-    from gpuprices.storage.sqlite import SqliteStore
+    from gpuprices.storage.factory import open_store
 
-    with SqliteStore(app.settings.storage.database) as store:
+    with open_store(app.settings.storage.database) as store:
         lasts = {row["source"]: row for row in store.last_crawls()}
         states = source_states(app.settings, _watched(store))
     for state in states:
@@ -56,9 +56,9 @@ def watch() -> None:
 def watch_add(app: Any, urls: tuple[str, ...]) -> None:
     """Watch eBay item URLs (or ids) and retailer product page URLs."""
     from gpuprices.sources import watch_target
-    from gpuprices.storage.sqlite import SqliteStore
+    from gpuprices.storage.factory import open_store
 
-    with SqliteStore(app.settings.storage.database) as store:
+    with open_store(app.settings.storage.database) as store:
         for url in urls:
             try:
                 source, target = watch_target(url)
@@ -72,10 +72,10 @@ def watch_add(app: Any, urls: tuple[str, ...]) -> None:
 @click.pass_obj
 def watch_list(app: Any) -> None:
     """Show the watch lists (the config's and the ones added with `watch add`)."""
-    from gpuprices.storage.sqlite import SqliteStore
+    from gpuprices.storage.factory import open_store
 
     settings = app.settings
-    with SqliteStore(settings.storage.database) as store:
+    with open_store(settings.storage.database) as store:
         stored = _watched(store)
     from gpuprices import sources as registry
 
@@ -94,9 +94,9 @@ def watch_list(app: Any) -> None:
 def watch_remove(app: Any, urls: tuple[str, ...]) -> None:
     """Stop watching URLs added with `watch add` (config entries are edited in the config)."""
     from gpuprices.sources import watch_target
-    from gpuprices.storage.sqlite import SqliteStore
+    from gpuprices.storage.factory import open_store
 
-    with SqliteStore(app.settings.storage.database) as store:
+    with open_store(app.settings.storage.database) as store:
         for url in urls:
             source, target = watch_target(url)
             removed = store.remove_watch(source, target)

@@ -25,7 +25,8 @@ from gpuprices.market.premium import premium_table
 from gpuprices.market.rental_index import compute_rental_index, provider_rows, rental_index_rows
 from gpuprices.pipeline.classify.catalog import Catalog
 from gpuprices.sources import describe, source_states
-from gpuprices.storage.sqlite import SqliteStore
+from gpuprices.storage.base import Store
+from gpuprices.storage.factory import open_store
 
 RANGES = (30, 90, 365)
 """Day ranges offered on the SKU page."""
@@ -42,8 +43,8 @@ class WebContext:
     def today(self) -> date:
         return self.clock()
 
-    def open_store(self) -> SqliteStore:
-        return SqliteStore(self.settings.storage.database)
+    def open_store(self) -> Store:
+        return open_store(self.settings.storage.database)
 
     @property
     def min_samples(self) -> int:
@@ -51,14 +52,14 @@ class WebContext:
 
 
 # -- the market -------------------------------------------------------------------------------
-def premium(store: SqliteStore, ctx: WebContext, *, sku: str | None = None, days: int = 30) -> list[dict[str, Any]]:
+def premium(store: Store, ctx: WebContext, *, sku: str | None = None, days: int = 30) -> list[dict[str, Any]]:
     """``gpuprices premium --format json``."""
     end = ctx.today()
     index = compute_index(store, ctx.catalog, days=days, sku=sku, min_samples=ctx.min_samples, today=end)
     return premium_table(index, today=end)
 
 
-def index(store: SqliteStore, ctx: WebContext, *, since: date | None = None, sku: str | None = None
+def index(store: Store, ctx: WebContext, *, since: date | None = None, sku: str | None = None
           ) -> list[dict[str, Any]]:
     """``gpuprices export index --format json`` (optionally one SKU's rows)."""
     rows = index_rows(store, ctx.catalog, since=since, days=ctx.settings.market.history_days,
@@ -66,14 +67,14 @@ def index(store: SqliteStore, ctx: WebContext, *, since: date | None = None, sku
     return [row for row in rows if sku is None or row["sku"] == sku]
 
 
-def overview(store: SqliteStore, ctx: WebContext) -> list[dict[str, Any]]:
+def overview(store: Store, ctx: WebContext) -> list[dict[str, Any]]:
     """One row per SKU seen in the last 30 days; the index spans 60 for the 30-day change."""
     end = ctx.today()
     frame = compute_index(store, ctx.catalog, days=2 * OVERVIEW_DAYS, min_samples=ctx.min_samples, today=end)
     return overview_rows(frame, premium_table(frame, today=end), today=end)
 
 
-def sku_series(store: SqliteStore, ctx: WebContext, sku: str, *, days: int, condition_group: str
+def sku_series(store: Store, ctx: WebContext, sku: str, *, days: int, condition_group: str
                ) -> list[dict[str, Any]]:
     """Per day of the range: asking and sold median, p25, p75 and n of one condition group, and the list price."""
     frame = compute_index(store, ctx.catalog, days=days, sku=sku, min_samples=ctx.min_samples, today=ctx.today())
@@ -88,7 +89,7 @@ def sku_series(store: SqliteStore, ctx: WebContext, sku: str, *, days: int, cond
     return [by_day[day] for day in sorted(by_day)]
 
 
-def listings(store: SqliteStore, ctx: WebContext, *, sku: str | None = None, side: str | None = None,
+def listings(store: Store, ctx: WebContext, *, sku: str | None = None, side: str | None = None,
              condition_group: str | None = None, since: str | None = None, include_excluded: bool = False,
              limit: int | None = None) -> list[dict[str, Any]]:
     """``listings`` rows with their deal context (``export listings`` columns plus ``deal_*``)."""
@@ -101,7 +102,7 @@ def listings(store: SqliteStore, ctx: WebContext, *, sku: str | None = None, sid
 Rows = list[dict[str, Any]]
 
 
-def current_listings(store: SqliteStore, ctx: WebContext, sku: str) -> tuple[Rows, Rows]:
+def current_listings(store: Store, ctx: WebContext, sku: str) -> tuple[Rows, Rows]:
     """Listings of ``sku`` seen on its latest day: those that count, and those excluded (with reasons)."""
     last = store.last_seen_at(sku)
     if last is None:
@@ -111,7 +112,7 @@ def current_listings(store: SqliteStore, ctx: WebContext, sku: str) -> tuple[Row
     return counted, [r for r in rows if r not in counted]
 
 
-def listing_detail(store: SqliteStore, ctx: WebContext, listing_id: int) -> tuple[dict[str, Any], Rows] | None:
+def listing_detail(store: Store, ctx: WebContext, listing_id: int) -> tuple[dict[str, Any], Rows] | None:
     row = store.listing(listing_id)
     if row is None:
         return None
@@ -133,32 +134,32 @@ def exclusion_reason(row: dict[str, Any]) -> str:
 
 
 # -- rentals ------------------------------------------------------------------------------------
-def rentals(store: SqliteStore, ctx: WebContext, *, sku: str | None = None, days: int = 7) -> list[dict[str, Any]]:
+def rentals(store: Store, ctx: WebContext, *, sku: str | None = None, days: int = 7) -> list[dict[str, Any]]:
     """``gpuprices rental --format json``."""
     return rental_index_rows(compute_rental_index(store, days=days, sku=sku, today=ctx.today()))
 
 
-def rental_providers(store: SqliteStore, ctx: WebContext, *, days: int = 7) -> list[dict[str, Any]]:
+def rental_providers(store: Store, ctx: WebContext, *, days: int = 7) -> list[dict[str, Any]]:
     return provider_rows(store, days=days, today=ctx.today())
 
 
-def breakeven(store: SqliteStore, ctx: WebContext, *, sku: str | None = None, days: int = 30) -> list[dict[str, Any]]:
+def breakeven(store: Store, ctx: WebContext, *, sku: str | None = None, days: int = 30) -> list[dict[str, Any]]:
     """``gpuprices breakeven --format json``."""
     return breakeven_table(store, ctx.catalog, ctx.settings.breakeven, sku=sku, today=ctx.today(), days=days)
 
 
 # -- operations ---------------------------------------------------------------------------------
-def _watched(store: SqliteStore) -> dict[str, list[str]]:
+def _watched(store: Store) -> dict[str, list[str]]:
     return {source: store.watches(source) for source in ("ebay-item", "product-page")}
 
 
-def sources(store: SqliteStore, ctx: WebContext) -> list[dict[str, Any]]:
+def sources(store: Store, ctx: WebContext) -> list[dict[str, Any]]:
     """``gpuprices sources --format json``."""
     lasts = {row["source"]: row for row in store.last_crawls()}
     return [describe(state, lasts.get(state.name)) for state in source_states(ctx.settings, _watched(store))]
 
 
-def source_health(store: SqliteStore, ctx: WebContext) -> list[dict[str, Any]]:
+def source_health(store: Store, ctx: WebContext) -> list[dict[str, Any]]:
     """Per source: its state, recent crawls and the health verdict on the latest one."""
     rules = HealthRules(**ctx.settings.health.model_dump())
     out = []
@@ -170,16 +171,16 @@ def source_health(store: SqliteStore, ctx: WebContext) -> list[dict[str, Any]]:
     return out
 
 
-def alerts(store: SqliteStore, ctx: WebContext, *, limit: int = 20, status: str | None = None) -> list[dict[str, Any]]:
+def alerts(store: Store, ctx: WebContext, *, limit: int = 20, status: str | None = None) -> list[dict[str, Any]]:
     """``gpuprices alerts list --format json`` (optionally only deliveries in ``status``)."""
     return Outbox(store, ctx.settings.alerts).recent(limit, status=status)
 
 
-def delivery_summary(store: SqliteStore, ctx: WebContext) -> dict[str, int]:
+def delivery_summary(store: Store, ctx: WebContext) -> dict[str, int]:
     return Outbox(store, ctx.settings.alerts).summary()
 
 
-def rules(store: SqliteStore, ctx: WebContext) -> list[dict[str, Any]]:
+def rules(store: Store, ctx: WebContext) -> list[dict[str, Any]]:
     """Configured rules with the state of each key they watch (armed, fired, last value)."""
     states: dict[str, list[dict[str, Any]]] = {}
     for row in store.alert_states():
@@ -193,7 +194,7 @@ RULE_STATE_COLUMNS = ("rule", "kind", "sku", "side", "condition_group", "key", "
                       "last_fired_at", "updated_at")
 
 
-def rule_states(store: SqliteStore, ctx: WebContext) -> list[dict[str, Any]]:
+def rule_states(store: Store, ctx: WebContext) -> list[dict[str, Any]]:
     """:func:`rules` flattened for a table download: one row per rule × watched key (none: armed, never run)."""
     out = []
     for rule in rules(store, ctx):
@@ -204,7 +205,7 @@ def rule_states(store: SqliteStore, ctx: WebContext) -> list[dict[str, Any]]:
     return out
 
 
-def crawls(store: SqliteStore, ctx: WebContext, *, source: str | None = None, limit: int = 10) -> list[dict[str, Any]]:
+def crawls(store: Store, ctx: WebContext, *, source: str | None = None, limit: int = 10) -> list[dict[str, Any]]:
     """The latest finished crawls of one source, or of each source, newest first."""
     names = [source] if source else [row["source"] for row in sources(store, ctx)]
     return [row for name in names for row in store.recent_crawls(name, limit=limit)]
@@ -216,11 +217,11 @@ def channels(ctx: WebContext) -> list[dict[str, str]]:
             for c in ctx.settings.alerts.channels]
 
 
-def requeue_dead(store: SqliteStore, ctx: WebContext) -> int:
+def requeue_dead(store: Store, ctx: WebContext) -> int:
     """The one write: dead deliveries become due again (the daemon sends them)."""
     return Outbox(store, ctx.settings.alerts).retry(None)
 
 
-def freshness(store: SqliteStore) -> str | None:
+def freshness(store: Store) -> str | None:
     """When a listing was last seen: how current the index is."""
     return store.last_seen_at()

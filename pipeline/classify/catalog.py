@@ -6,6 +6,8 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,8 @@ from gpuprices.exceptions import ConfigError
 
 __all__ = ["FORM_FACTORS", "Catalog", "ListPrice", "Sku", "load_catalog"]
 
-BUILTIN_PATH = Path(__file__).with_name("catalog.toml")
+# A package resource, not a file path: the package may run from a zipped egg (Scrapyd workers).
+BUILTIN_PATH: Path | Traversable = files(__package__ or "gpuprices.pipeline.classify") / "catalog.toml"
 FORM_FACTORS = frozenset({"pcie", "sxm2", "sxm3", "sxm4", "sxm5", "sxm6", "nvl", "oam", "module", "superchip"})
 _SKU_KEYS = frozenset(
     {"id", "model", "vendor", "memory_gb", "form_factor", "aliases", "part_numbers", "tdp_w", "list_prices",
@@ -137,7 +140,7 @@ def load_catalog(extra: Mapping[str, Any] | None = None, path: Path | None = Non
     fields it gives (its list prices are added); one with a new id adds a SKU. Invalid data raises
     :class:`ConfigError` naming the key.
     """
-    file = path or BUILTIN_PATH
+    file: Path | Traversable = path or BUILTIN_PATH
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
