@@ -21,7 +21,9 @@ from gpuprices.pipeline.classify.catalog import load_catalog
 from gpuprices.storage.copy import copy_store
 from gpuprices.storage.exports import EXPORT_TABLES
 from gpuprices.storage.factory import open_store
+from gpuprices.storage.pg_schema import MIGRATIONS as PG_MIGRATIONS
 from gpuprices.storage.pg_schema import TABLES
+from gpuprices.storage.schema import MIGRATIONS as SQLITE_MIGRATIONS
 from tests.market_data import insert_observations, synthetic_market
 from tests.test_rental import SETTINGS, _listing, _offer
 from tests.webhook_receiver import WebhookReceiver
@@ -140,9 +142,10 @@ def test_db_copy_sqlite_to_postgres_and_back_resumes_and_verifies(tmp_path: Path
 def test_db_copy_reports_a_mismatch_and_migrate_reports_the_version(tmp_path: Path, postgres: Any) -> None:
     url = postgres.new_database()
     result = CliRunner().invoke(_cli(), ["db", "migrate", url])
-    assert result.exit_code == 0 and result.output.strip() == "schema version 1 (already current)"
+    assert result.exit_code == 0
+    assert result.output.strip() == f"schema version {len(PG_MIGRATIONS)} (already current)"
     result = CliRunner().invoke(_cli(), ["db", "migrate", str(tmp_path / "new.db")])
-    assert result.exit_code == 0 and result.output.strip() == "schema version 4 (was 0)"
+    assert result.exit_code == 0 and result.output.strip() == f"schema version {len(SQLITE_MIGRATIONS)} (was 0)"
     with open_store(tmp_path / "new.db") as lite:
         lite.start_crawl("ebay")
     with open_store(url) as pg:
@@ -192,3 +195,10 @@ def test_one_scheduler_per_postgres_database(postgres: Any) -> None:
             pass
     with DatabaseLock(url):  # released with its connection
         pass
+
+
+def test_both_schemas_end_with_the_same_tables_and_columns(tmp_path: Path, postgres: Any) -> None:
+    with open_store(tmp_path / "lite.db") as lite, open_store(postgres.new_database()) as pg:
+        for table in TABLES:
+            assert set(lite.column_kinds(table)) == set(pg.column_kinds(table)), table
+        assert set(lite.column_kinds("crawls")) >= {"kind", "pid", "queries"}
