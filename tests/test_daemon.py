@@ -134,8 +134,10 @@ def test_degraded_source_alerts_the_operator_and_mutes_nothing_it_did_not_feed(t
 def _wait_for(predicate, timeout: float = 90.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():
-            return
+        # The database file appears a moment before its tables (the daemon is migrating it).
+        with contextlib.suppress(sqlite3.OperationalError):
+            if predicate():
+                return
         time.sleep(0.3)
     raise AssertionError("condition not reached in time")
 
