@@ -36,7 +36,8 @@ ORDER BY listing_id, sold, day_key, pick DESC"""
 _WINDOW = _SELECT.format(where=f"o.observed_at >= %(since)s AND o.observed_at < %(until_excl)s AND {COUNTS}"
                          " {sku_filter}")
 _MATERIALIZE = (
-    "(" + _SELECT.format(where=f"o.sold = 0 AND o.observed_at >= %(since)s AND o.observed_at < %(until_excl)s AND {COUNTS}")
+    "(" + _SELECT.format(where="o.sold = 0 AND o.observed_at >= %(since)s AND o.observed_at < %(until_excl)s"
+                               f" AND {COUNTS}")
     + ")\nUNION ALL\n(" + _SELECT.format(where=f"""o.sold = 1 AND {COUNTS} AND o.listing_id IN (
     SELECT s.listing_id FROM observations AS s WHERE s.sold = 1 AND s.sold_at >= %(since)s
       AND s.sold_at < %(until_excl)s
