@@ -69,7 +69,7 @@ def replay(store: Store, enricher: Enricher, source: str) -> dict[str, Any]:
     original = store.latest_archived_crawl(source)
     if original is None:
         raise CrawlError(f"nothing archived for {source}: run a crawl with [storage] archive = true first")
-    crawl_id = store.start_crawl(f"{source}")
+    crawl_id = store.start_crawl(source, kind="replay")
     processor = _processor(enricher, source)
     dropped: Counter[str] = Counter()
     for page in store.archived_pages(crawl_id=original):

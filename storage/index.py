@@ -1,4 +1,5 @@
-"""The daily market index in SQLite: the observations it reads, and its materialized rows.
+"""The daily market index: the observations it reads (SQLite here, PostgreSQL in ``pg_index``), and its
+materialized rows (portable SQL, both backends).
 
 ``market_index`` holds one row per day × SKU × side × condition group with the statistics that do
 not depend on the catalog (count, sellers, quartiles, min); ``market_index_dirty`` lists the days
