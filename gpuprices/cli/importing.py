@@ -9,7 +9,7 @@ import click
 
 from gpuprices.cli.crawl import alerts_line, summary_lines
 from gpuprices.cli.dates import day_option_value
-from gpuprices.cli.options import parse_source_choice
+from gpuprices.cli.options import parse_source_choice, site_option
 from gpuprices.cli.output import plural
 
 
@@ -18,8 +18,7 @@ from gpuprices.cli.output import plural
 @click.option("--source", type=parse_source_choice(), default=None,
               help="What the files are; default: recognized per file (JSON → ebay-api, an eBay item page → "
               "ebay-item, a SkyPilot CSV or tracker JSONL → its rental feed, other HTML → ebay).")
-@click.option("--site", default=None, help="eBay site of the pages (ebay.de, ebay.co.uk …); default: read from "
-              "the page.")
+@site_option
 @click.option("--date", "captured", default=None, help="Capture date (YYYY-MM-DD) of every file: the "
               "observation date and USD rate date; default: the date a file states, else today.")
 @click.pass_obj
