@@ -229,6 +229,29 @@ def test_a_stop_signal_aborts_a_hanging_crawl_after_the_grace_period(tmp_path: P
     assert "Traceback" not in stderr
 
 
+def test_ctrl_c_during_crawl_exits_130_and_aborts_the_crawl(tmp_path: Path) -> None:
+    db = tmp_path / "prices.db"
+    with _hanging_site() as site:
+        config = _config(tmp_path, site.url, grace=2)
+        crawl = subprocess.Popen([sys.executable, "-m", "gpuprices", "--config", str(config), "crawl", "--source",
+                                  "ebay"], cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+        try:
+            child = _wait_for(lambda: _running_child(db), what="a running crawl child")
+            _wait_for(lambda: site.seen("/sch/i.html"), what="the search request")
+            crawl.send_signal(signal.SIGINT)  # what Ctrl-C sends (the child is in its own session)
+            _, stderr = crawl.communicate(timeout=80)
+        finally:
+            if crawl.poll() is None:
+                crawl.kill()
+                crawl.communicate()
+    assert crawl.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert not is_crawl_child(int(child["pid"]), int(child["id"]))
+    (row,) = query(db, "SELECT status, finished_at FROM crawls")
+    assert row["status"] == "aborted" and row["finished_at"]
+
+
 def test_status_shows_a_running_crawl_whose_process_is_gone_as_abandoned(tmp_path: Path) -> None:
     db = tmp_path / "prices.db"
     config = _config(tmp_path, "http://127.0.0.1:9")
