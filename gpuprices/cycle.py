@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from gpuprices.alerts.health import Health, HealthRules, check_crawl
+from gpuprices.alerts.health import Health, check_crawl
 from gpuprices.alerts.outbox import Outbox
 from gpuprices.alerts.rules import RuleEvaluator
 from gpuprices.config import Settings
@@ -79,7 +79,7 @@ def analyse_and_alert(settings: Settings, store: SqliteStore, crawls: Sequence[d
     ``deliver`` is false: the daemon delivers on its own thread) delivery."""
     now = now or datetime.now(UTC)
     report = report or CycleReport(crawls=list(crawls))
-    rules = HealthRules(**settings.health.model_dump())
+    rules = settings.health
     report.health = [check_crawl(c, store.recent_crawls(c["source"], rules.history, before_id=c["id"]), rules)
                      for c in crawls]
     evaluator = RuleEvaluator(store, settings.alerts.rules, [c.name for c in settings.alerts.channels], now)
