@@ -268,7 +268,8 @@ def test_status_shows_a_running_crawl_whose_process_is_gone_as_abandoned(tmp_pat
 
 # -- finding 3, in the daemon: a receiver that holds a delivery delays no crawl ------------------------------
 class SilentReceiver:
-    """Accepts connections and never answers; records when each one arrived (wall clock)."""
+    """Accepts connections and never answers; records when each one arrived and when the client hung up
+    (wall clock)."""
 
     def __init__(self) -> None:
         self.sock = socket.socket()
@@ -276,6 +277,7 @@ class SilentReceiver:
         self.sock.listen(16)
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/hook"
         self.arrivals: list[datetime] = []
+        self.hung_up: list[datetime] = []
         self._held: list[socket.socket] = []
         threading.Thread(target=self._serve, daemon=True).start()
 
@@ -287,6 +289,15 @@ class SilentReceiver:
                 return
             self.arrivals.append(datetime.now(UTC))
             self._held.append(conn)
+            threading.Thread(target=self._hold, args=(conn,), daemon=True).start()
+
+    def _hold(self, conn: socket.socket) -> None:
+        try:
+            while conn.recv(65536):
+                pass
+        except OSError:
+            pass
+        self.hung_up.append(datetime.now(UTC))
 
     def close(self) -> None:
         self.sock.close()
@@ -337,6 +348,6 @@ unit_price_usd = 33000
         receiver.close()
     # The second crawl finished while the receiver still held the first delivery (60 s timeout).
     assert [c["source"] for c in crawls] == ["ebay-api", "product-page"]
-    second_done = datetime.fromisoformat(crawls[1]["finished_at"])
-    assert second_done < receiver.arrivals[0] + timedelta(seconds=55)
+    assert receiver.hung_up
+    assert datetime.fromisoformat(crawls[1]["finished_at"]) < min(receiver.hung_up)
     assert query(db, "SELECT COUNT(*) AS n FROM deliveries WHERE status = 'delivered'")[0]["n"] == 0
