@@ -97,14 +97,20 @@ def _env(**extra: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def _daemon(config: Path, cwd: Path, **env: str) -> Iterator[subprocess.Popen[str]]:
-    daemon = subprocess.Popen([sys.executable, "-m", "gpuprices", "--config", str(config), "run"], cwd=cwd,
-                              env=_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        yield daemon
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
-        daemon.communicate()
+    """``gpuprices run``; its output goes to ``daemon.log`` next to the config (see :func:`_log`)."""
+    with (config.parent / "daemon.log").open("a") as log:
+        daemon = subprocess.Popen([sys.executable, "-m", "gpuprices", "--config", str(config), "run"], cwd=cwd,
+                                  env=_env(**env), stdout=log, stderr=log, text=True)
+        try:
+            yield daemon
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+            daemon.wait()
+
+
+def _log(config: Path) -> str:
+    return (config.parent / "daemon.log").read_text()[-4000:]
 
 
 def _query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
@@ -202,10 +208,13 @@ def test_late_results_of_a_failed_crawl_are_discarded_and_survivors_are_ended_be
         config = tmp_path / "config.toml"
         with _daemon(config, tmp_path) as daemon:
             _wait_for(lambda: len(_query(db, "SELECT id FROM crawls")) == 3, what="the daemon's own crawl")
-            assert survivor.poll() is not None  # ended before the daemon scheduled anything
+            # The daemon killed it (SIGKILL to its group) before it scheduled its own crawl. (Its exit
+            # can lag on a machine busy with disk writes: waited for, not polled.)
+            assert survivor.wait(timeout=60) == -signal.SIGKILL, _log(config)
             daemon.send_signal(signal.SIGTERM)
             assert daemon.wait(timeout=90) == 0
-        survivor.wait()
+    log = _log(config)
+    assert log.index(f"its process {survivor.pid} survived the daemon") < log.index("gpuprices daemon started")
     (row,) = query(db, "SELECT status, error FROM crawls WHERE id = ?", (second,))
     assert row["status"] == "failed" and "daemon stopped" in row["error"]
 
@@ -221,8 +230,8 @@ def test_a_stop_signal_aborts_a_hanging_crawl_after_the_grace_period(tmp_path: P
             _wait_for(lambda: site.seen("/sch/i.html"), what="the search request")
             daemon.send_signal(sig)
             # The download hangs for 240 s and crawl_timeout is 600 s: only the grace period ends it.
-            assert daemon.wait(timeout=80) == code
-            _, stderr = daemon.communicate()
+            assert daemon.wait(timeout=80) == code, _log(config)
+            stderr = _log(config)
     assert not is_crawl_child(int(child["pid"]), int(child["id"]))
     (crawl,) = query(db, "SELECT status, error, finished_at FROM crawls")
     assert crawl["status"] == "aborted" and crawl["finished_at"], crawl
