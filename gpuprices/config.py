@@ -20,6 +20,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -27,11 +29,12 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
+from gpuprices import CONFIG_ENV
+from gpuprices.alerts.health import HealthRules
 from gpuprices.alerts.settings import AlertsSettings
 from gpuprices.exceptions import ConfigError
 from gpuprices.market.settings import BreakevenSettings, MarketSettings
-
-CONFIG_ENV = "GPUPRICES_CONFIG"
+from gpuprices.pipeline.quarantine import QuarantineRules
 
 DEFAULT_QUERIES = [
     "nvidia h100",
@@ -170,25 +173,6 @@ class EbayApiSettings(SourceSettings):
         return bool(self.client_id and self.client_secret)
 
 
-class QuarantineSettings(_Section):
-    """Outlier and seller quarantine thresholds (see pipeline.quarantine)."""
-
-    window_days: int = Field(30, ge=1)
-    min_samples: int = Field(5, ge=2)
-    mad_k: float = Field(4.0, gt=0)
-    max_fraction_of_median: float = Field(0.5, gt=0, le=1)
-    min_fraction_of_list: float = Field(0.15, ge=0, le=1)
-    min_seller_feedback: int = Field(5, ge=0)
-
-
-class HealthSettings(_Section):
-    """Scraper health checks after every crawl (see alerts.health)."""
-
-    min_listing_fraction: float = Field(0.5, ge=0, le=1)
-    max_missing_price_fraction: float = Field(0.2, ge=0, le=1)
-    history: int = Field(10, ge=1)
-
-
 class DaemonSettings(_Section):
     """The scheduler (``gpuprices run``)."""
 
@@ -262,23 +246,33 @@ def register_source_settings(key: str, model: type[SourceSettings]) -> None:
 
 
 class SourcesSettings(_Section):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
     ebay: EbaySearchSettings = Field(default_factory=EbaySearchSettings)
     ebay_api: EbayApiSettings = Field(default_factory=EbayApiSettings, alias="ebay-api")
     ebay_item: EbayItemSettings = Field(default_factory=EbayItemSettings, alias="ebay-item")
     product_page: ProductPageSettings = Field(default_factory=ProductPageSettings, alias="product-page")
     rental: RentalSettings = Field(default_factory=RentalSettings)
+    _registered: dict[str, SourceSettings] = PrivateAttr(default_factory=dict)
+    """Tables of sources registered beyond the built-in ones."""
 
-    @model_validator(mode="after")
-    def _registered_sections(self) -> SourcesSettings:
-        extra = self.__pydantic_extra__ or {}
-        for key, value in list(extra.items()):
-            model = _EXTRA_SOURCE_MODELS.get(key)
-            if model is None:
-                raise ValueError(f"unknown source {key!r}")
-            extra[key] = value if isinstance(value, model) else model.model_validate(value)
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _registered_sections(cls, data: Any, handler: ModelWrapValidatorHandler[SourcesSettings]) -> SourcesSettings:
+        if not isinstance(data, dict):
+            return handler(data)
+        declared = {field.alias or name for name, field in cls.model_fields.items()} | set(cls.model_fields)
+        tables = {key: value for key, value in data.items() if key in _EXTRA_SOURCE_MODELS and key not in declared}
+        sources = handler({key: value for key, value in data.items() if key not in tables})  # others: unknown key
+        errors: list[Any] = []
+        for key, value in tables.items():
+            model = _EXTRA_SOURCE_MODELS[key]
+            try:
+                sources._registered[key] = value if isinstance(value, model) else model.model_validate(value)
+            except ValidationError as exc:
+                errors.extend({"type": error["type"], "loc": (key, *error["loc"]), "input": error["input"],
+                               "ctx": error.get("ctx", {})} for error in exc.errors())
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return sources
 
     def section(self, key: str) -> SourceSettings:
         """The settings of the source configured under ``[sources.<key>]`` (its defaults when absent)."""
@@ -287,12 +281,9 @@ class SourcesSettings(_Section):
             value = getattr(self, field)
             assert isinstance(value, SourceSettings)
             return value
-        extra = self.__pydantic_extra__ or {}
-        if key not in extra:
-            extra[key] = _EXTRA_SOURCE_MODELS[key]()
-        section = extra[key]
-        assert isinstance(section, SourceSettings)
-        return section
+        if key not in self._registered:
+            self._registered[key] = _EXTRA_SOURCE_MODELS[key]()
+        return self._registered[key]
 
 
 class Settings(BaseSettings):
@@ -306,10 +297,10 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
-    quarantine: QuarantineSettings = Field(default_factory=QuarantineSettings)
+    quarantine: QuarantineRules = Field(default_factory=QuarantineRules)
     market: MarketSettings = Field(default_factory=MarketSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
-    health: HealthSettings = Field(default_factory=HealthSettings)
+    health: HealthRules = Field(default_factory=HealthRules)
     breakeven: BreakevenSettings = Field(default_factory=BreakevenSettings)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     catalog: dict[str, Any] = Field(default_factory=dict)

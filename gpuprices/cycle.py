@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from gpuprices.alerts.health import Health, HealthRules, check_crawl
+from gpuprices.alerts.health import Health, check_crawl
 from gpuprices.alerts.outbox import Outbox
 from gpuprices.alerts.rules import RuleEvaluator
 from gpuprices.config import Settings
@@ -95,7 +95,7 @@ def analyse_and_alert(settings: Settings, store: SqliteStore, crawls: Sequence[d
     """Health of ``crawls``, today's index, rule evaluation; alerts go to the outbox, then delivery."""
     now = now or datetime.now(UTC)
     report = report or CycleReport(crawls=list(crawls))
-    rules = HealthRules(**settings.health.model_dump())
+    rules = settings.health
     # Health judges the scraper; imported files are a person's, so an import is never "degraded".
     report.health = [check_crawl(c, store.recent_crawls(c["source"], rules.history, before_id=c["id"]), rules)
                      for c in crawls if c.get("kind") != "import"]

@@ -351,3 +351,21 @@ register(Source(
     needs=lambda rental, _s, _n: "" if rental.feeds else f"{NOTHING_TO_CRAWL}: no rental feeds",
     describe=lambda rental, _s, _n: f"{len(rental.feeds)} public cloud price feeds",
 ))
+
+
+def _load_plugins() -> None:
+    """Sources other packages declare (entry points ``gpuprices.sources`` naming a :class:`Source`)."""
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group="gpuprices.sources"):
+        try:
+            source = point.load()
+        except Exception as exc:  # a broken plugin must not take the built-in sources down with it
+            raise ConfigError(f"source plugin {point.name!r} ({point.value}) failed to load: "
+                              f"{exc.__class__.__name__}: {exc}") from None
+        if not isinstance(source, Source):
+            raise ConfigError(f"source plugin {point.name!r} ({point.value}) is not a gpuprices.sources.Source")
+        register(source)
+
+
+_load_plugins()

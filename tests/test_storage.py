@@ -17,12 +17,6 @@ from gpuprices.storage.schema import MIGRATIONS
 from gpuprices.storage.sqlite import SqliteStore
 
 
-@pytest.fixture
-def fresh_db(tmp_path: Path):  # type: ignore[no-untyped-def]
-    with SqliteStore(tmp_path / "test.db") as store:
-        yield store
-
-
 def make_listing(item_id: str = "1234567890", *, source: str = "ebay", price: str = "100.00",
                  title: str = "NVIDIA H100 80GB PCIe", variation_id: str | None = None) -> NormalizedListing:
     raw = RawListing(source=source, family=family_of(source), site="ebay.com", item_id=item_id,

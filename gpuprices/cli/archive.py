@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from gpuprices import sources as registry
+from gpuprices.cli.options import source_choice
 from gpuprices.pipeline.enrich import Enricher
 from gpuprices.replay import reparse
 from gpuprices.storage.sqlite import SqliteStore
@@ -15,7 +15,7 @@ from gpuprices.storage.sqlite import SqliteStore
 
 @click.command(name="reparse")
 @click.option("--since", default=None, help="Only pages fetched on or after this date (YYYY-MM-DD).")
-@click.option("--source", type=click.Choice(sorted(registry.parseable())), default=None,
+@click.option("--source", type=source_choice("parseable"), default=None,
               help="Only pages of this source.")
 @click.pass_obj
 def reparse_command(app: Any, since: str | None, source: str | None) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from gpuprices import sources as registry
+from gpuprices.cli.options import source_choice
 from gpuprices.cli.output import plural
 from gpuprices.exceptions import CrawlError
 
@@ -66,7 +67,7 @@ def summary_lines(settings: Any, rows: list[dict[str, Any]]) -> list[str]:
 
 
 @click.command()
-@click.option("--source", "sources", type=click.Choice(registry.names()), multiple=True,
+@click.option("--source", "sources", type=source_choice(), multiple=True,
               help="Source to crawl (repeatable). Default: every enabled source; ebay-api only with keys.")
 @click.option("--query", "queries", multiple=True, help="Search query (repeatable); default: the configured ones.")
 @click.option("--replay", is_flag=True, help="Offline: rebuild the crawl from the page archive of each source's "

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from gpuprices import sources as registry
+from gpuprices.cli.options import source_choice
 from gpuprices.cli.output import format_option, output_option, write_rows
 from gpuprices.market import INDEX_EXPORT_COLUMNS, index_rows
 from gpuprices.pipeline.classify import load_catalog
@@ -31,7 +31,7 @@ def _since(value: str | None) -> date | None:
 @format_option(default="csv", choices=("csv", "json"))
 @output_option
 @click.option("--since", default=None, help="Only rows seen (or crawls started) on or after this date (YYYY-MM-DD).")
-@click.option("--source", type=click.Choice(registry.names()), default=None,
+@click.option("--source", type=source_choice(), default=None,
               help="Only rows from this source (listings, observations, crawls).")
 @click.pass_obj
 def export(app: Any, table: str, fmt: str, output: str, since: str | None, source: str | None) -> None:

@@ -10,15 +10,14 @@ import click
 from gpuprices import sources as registry
 from gpuprices.cli.crawl import alerts_line, summary_lines
 from gpuprices.cli.dates import day_option_value
+from gpuprices.cli.options import LazyChoice
 from gpuprices.cli.output import plural
 from gpuprices.spiders.parsers.rental import RENTAL_PARSE_SOURCES
-
-_SOURCES = (*registry.parseable(), *RENTAL_PARSE_SOURCES)
 
 
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--source", type=click.Choice(_SOURCES), default=None,
+@click.option("--source", type=LazyChoice(lambda: [*registry.parseable(), *RENTAL_PARSE_SOURCES]), default=None,
               help="What the files are; default: recognized per file (JSON → ebay-api, an eBay item page → "
               "ebay-item, a SkyPilot CSV or tracker JSONL → its rental feed, other HTML → ebay).")
 @click.option("--site", default=None, help="eBay site of the pages (ebay.de, ebay.co.uk …); default: read from "

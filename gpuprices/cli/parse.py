@@ -12,6 +12,7 @@ import click
 
 from gpuprices import sources as registry
 from gpuprices.cli.dates import day_option_value
+from gpuprices.cli.options import LazyChoice
 from gpuprices.cli.output import format_option, write_rows
 from gpuprices.core.items import PageStatus
 from gpuprices.core.listing import ROW_COLUMNS, listing_row
@@ -27,7 +28,7 @@ def _observed(value: str | None) -> datetime | None:
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--source", type=click.Choice([*registry.parseable(), *RENTAL_PARSE_SOURCES]), default=None,
+@click.option("--source", type=LazyChoice(lambda: [*registry.parseable(), *RENTAL_PARSE_SOURCES]), default=None,
               help="What the files are; default: JSON → ebay-api, an eBay item page → ebay-item, other HTML → "
               "ebay. Retailer pages need product-page; rental feeds need rental-skypilot|vast|tracker.")
 @click.option("--site", default=None, help="eBay site of the pages (ebay.de, ebay.co.uk …) for currency "
