@@ -85,7 +85,7 @@ urls = ["{site.url}/feed.json"]
         assert states["gpubazaar"]["ready"] and states["gpubazaar"]["what"] == "1 GPU Bazaar feeds"
         result = CliRunner().invoke(cli, ["--config", str(config), "crawl", "--source", "gpubazaar"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("gpubazaar: ok — 1 pages")
+    assert result.stdout.startswith("gpubazaar: ok — 1 page (")
     listings = query(database, "SELECT family, item_id, source, sku FROM listings ORDER BY item_id")
     assert [(r["family"], r["item_id"], r["sku"]) for r in listings] == [
         ("gpubazaar", "101", "h100-80gb-pcie"), ("gpubazaar", "102", "a100-80gb-pcie"), ("gpubazaar", "103", None)]

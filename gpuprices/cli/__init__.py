@@ -24,6 +24,9 @@ NO_DATA = 4
 if TYPE_CHECKING:
     from gpuprices.config import Settings
 
+NO_DATA = 4
+"""Exit code of every command that has nothing to show (see :class:`~gpuprices.exceptions.NoDataError`)."""
+
 
 class AppContext:
     """Shared state of one invocation; the configuration is read on first use."""

@@ -11,6 +11,7 @@ from gpuprices.cli.crawl import alerts_line, summary_lines
 from gpuprices.cli.dates import day_option_value
 from gpuprices.cli.options import parse_source_choice, site_option
 from gpuprices.cli.output import plural
+from gpuprices.exceptions import NoDataError
 
 
 @click.command("import")
@@ -46,6 +47,8 @@ def import_(app: Any, paths: tuple[Path, ...], source: str | None, site: str | N
 
     report = import_paths(app.settings, paths, source=source, site=site,
                           captured=day_option_value(captured, "--date"), on_file=show)
+    if not report.files:
+        raise NoDataError(f"no files to import in {', '.join(str(path) for path in paths)}")
     for line in summary_lines(app.settings, report.crawls):
         click.echo(line)
     if report.cycle is not None:
