@@ -34,11 +34,6 @@ _STATE = itemgetter(*_LISTING_STATE)
 _OBSERVATION = itemgetter(*_OBSERVATION_COLUMNS)
 
 
-def source_family(source: str) -> str:
-    """Sources that see the same listings share a family: ``ebay``, ``ebay-api``, ``ebay-item`` → ``ebay``."""
-    return source.split("-", 1)[0]
-
-
 def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -176,7 +171,8 @@ class SqliteStore(IndexTables):
                 self._mark_days(days | self._sale_days(sold))
                 return result
             rows = [listing_row(item) for item in batch]
-            keys = [(source_family(r["source"]), r["item_id"], r["variation_id"] or "") for r in rows]
+            keys = [(item.raw.family or item.raw.source, r["item_id"], r["variation_id"] or "")
+                    for item, r in zip(batch, rows, strict=True)]
             sellers: dict[int, Any] = {}
             existing = self._listing_ids(keys, sellers)
             fresh = {key: row for key, row in zip(keys, rows, strict=True) if key not in existing}
