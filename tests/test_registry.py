@@ -54,7 +54,7 @@ def test_unknown_source_is_one_line() -> None:
 
 def test_unregistered_source_table_is_a_config_error(tmp_path: Path) -> None:
     config = write_config(tmp_path / "c.toml", '[sources.gpubazaar]\nurls = ["https://x.test/feed"]\n')
-    with pytest.raises(ConfigError, match="sources.gpubazaar: unknown key"):
+    with pytest.raises(ConfigError, match=r"sources\.gpubazaar: unknown key"):
         load_settings(config)
 
 
