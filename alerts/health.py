@@ -11,17 +11,19 @@ import statistics
 from typing import Any
 
 import attrs
+from pydantic import BaseModel, ConfigDict, Field
 
 
-@attrs.frozen
-class HealthRules:
-    """Thresholds (config ``[health]``)."""
+class HealthRules(BaseModel):
+    """Thresholds; the config's ``[health]`` table."""
 
-    min_listing_fraction: float = 0.5
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_listing_fraction: float = Field(0.5, ge=0, le=1)
     """Listings below this fraction of the median of recent healthy crawls → degraded."""
-    max_missing_price_fraction: float = 0.2
+    max_missing_price_fraction: float = Field(0.2, ge=0, le=1)
     """More than this fraction of listings dropped for a missing/unparseable price → degraded."""
-    history: int = 10
+    history: int = Field(10, ge=1)
     """How many earlier crawls form the baseline."""
 
 

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
+CONFIG_ENV = "GPUPRICES_CONFIG"
+"""The environment variable naming the configuration file."""
+
 __all__ = [
     "BlockedPageError",
     "ConfigError",

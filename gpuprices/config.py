@@ -20,6 +20,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -27,11 +29,12 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
+from gpuprices import CONFIG_ENV
+from gpuprices.alerts.health import HealthRules
 from gpuprices.alerts.settings import AlertsSettings
 from gpuprices.exceptions import ConfigError
 from gpuprices.market.settings import BreakevenSettings, MarketSettings
-
-CONFIG_ENV = "GPUPRICES_CONFIG"
+from gpuprices.pipeline.quarantine import QuarantineRules
 
 DEFAULT_QUERIES = [
     "nvidia h100",
@@ -120,23 +123,38 @@ class ScheduleSettings(_Section):
     jitter_seconds: int = Field(600, ge=0)
 
 
-class EbaySearchSettings(_Section):
-    """Search-result pages (``ebay`` source)."""
+def _daily() -> ScheduleSettings:
+    return ScheduleSettings(interval_minutes=1440, jitter_seconds=1800)
+
+
+class SourceSettings(_Section):
+    """What every source's table has: a switch and the daemon's schedule. A new source's settings
+    subclass this (see README, "Adding a marketplace")."""
 
     enabled: bool = True
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+
+
+class DailySourceSettings(SourceSettings):
+    """A source crawled once a day by default (product pages, rental feeds)."""
+
+    schedule: ScheduleSettings = Field(default_factory=_daily)
+
+
+class EbaySearchSettings(SourceSettings):
+    """Search-result pages (``ebay`` source)."""
+
     base_url: HttpBase = "https://www.ebay.com"
     queries: list[str] = Field(default_factory=lambda: list(DEFAULT_QUERIES))
     max_pages: int = Field(2, ge=1, le=50)
     include_sold: bool = True
     """Also fetch the sold/completed view (``LH_Sold=1&LH_Complete=1``)."""
     items_per_page: int = Field(60, ge=1, le=240)
-    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
 
-class EbayApiSettings(_Section):
+class EbayApiSettings(SourceSettings):
     """eBay Browse API (``ebay-api`` source); runs when credentials are set."""
 
-    enabled: bool = True
     base_url: HttpBase = "https://api.ebay.com"
     marketplace: str = "EBAY_US"
     queries: list[str] | None = None
@@ -149,30 +167,10 @@ class EbayApiSettings(_Section):
     daily_call_budget: int = Field(5000, ge=1)
     category_ids: str | None = "27386"
     """Restrict to a category (27386 = Graphics/Video Cards); empty for all."""
-    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
     @property
     def has_credentials(self) -> bool:
         return bool(self.client_id and self.client_secret)
-
-
-class QuarantineSettings(_Section):
-    """Outlier and seller quarantine thresholds (see pipeline.quarantine)."""
-
-    window_days: int = Field(30, ge=1)
-    min_samples: int = Field(5, ge=2)
-    mad_k: float = Field(4.0, gt=0)
-    max_fraction_of_median: float = Field(0.5, gt=0, le=1)
-    min_fraction_of_list: float = Field(0.15, ge=0, le=1)
-    min_seller_feedback: int = Field(5, ge=0)
-
-
-class HealthSettings(_Section):
-    """Scraper health checks after every crawl (see alerts.health)."""
-
-    min_listing_fraction: float = Field(0.5, ge=0, le=1)
-    max_missing_price_fraction: float = Field(0.2, ge=0, le=1)
-    history: int = Field(10, ge=1)
 
 
 class DaemonSettings(_Section):
@@ -192,18 +190,12 @@ class WebSettings(_Section):
     """Needed (with the page's CSRF token) to re-queue dead deliveries; without it the dashboard is read-only."""
 
 
-def _daily() -> ScheduleSettings:
-    return ScheduleSettings(interval_minutes=1440, jitter_seconds=1800)
-
-
-class EbayItemSettings(_Section):
+class EbayItemSettings(SourceSettings):
     """Watched eBay item pages (``ebay-item`` source); bare ``/itm/<id>`` pages are allowed by robots.txt."""
 
-    enabled: bool = True
     base_url: HttpBase = "https://www.ebay.com"
     items: list[str] = Field(default_factory=list)
     """Item ids or ``/itm/`` URLs (``gpuprices watch add`` adds more, stored in the database)."""
-    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
 
 class DomainSelectors(_Section):
@@ -218,14 +210,12 @@ class DomainSelectors(_Section):
     mpn: str | None = None
 
 
-class ProductPageSettings(_Section):
+class ProductPageSettings(DailySourceSettings):
     """Retailer product pages (``product-page`` source): JSON-LD/microdata offers, CSS fallback."""
 
-    enabled: bool = True
     urls: list[HttpUrlText] = Field(default_factory=list)
     selectors: dict[str, DomainSelectors] = Field(default_factory=dict)
     """Per-domain CSS fallback, keyed by host (``www.example-shop.com``)."""
-    schedule: ScheduleSettings = Field(default_factory=_daily)
 
 
 class RentalFeed(_Section):
@@ -249,12 +239,19 @@ DEFAULT_RENTAL_FEEDS = [
 ]
 
 
-class RentalSettings(_Section):
+class RentalSettings(DailySourceSettings):
     """Cloud rental prices per GPU-hour (``rental`` source); key-less public feeds, on by default."""
 
-    enabled: bool = True
     feeds: list[RentalFeed] = Field(default_factory=lambda: [RentalFeed(**f) for f in DEFAULT_RENTAL_FEEDS])
-    schedule: ScheduleSettings = Field(default_factory=_daily)
+
+
+_EXTRA_SOURCE_MODELS: dict[str, type[SourceSettings]] = {}
+"""Settings models of sources registered beyond the built-in ones (``[sources.<name>]`` tables)."""
+
+
+def register_source_settings(key: str, model: type[SourceSettings]) -> None:
+    """Accept ``[sources.<key>]`` tables validated by ``model`` (called by the source registry)."""
+    _EXTRA_SOURCE_MODELS[key] = model
 
 
 class SourcesSettings(_Section):
@@ -263,6 +260,39 @@ class SourcesSettings(_Section):
     ebay_item: EbayItemSettings = Field(default_factory=EbayItemSettings, alias="ebay-item")
     product_page: ProductPageSettings = Field(default_factory=ProductPageSettings, alias="product-page")
     rental: RentalSettings = Field(default_factory=RentalSettings)
+    _registered: dict[str, SourceSettings] = PrivateAttr(default_factory=dict)
+    """Tables of sources registered beyond the built-in ones."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _registered_sections(cls, data: Any, handler: ModelWrapValidatorHandler[SourcesSettings]) -> SourcesSettings:
+        if not isinstance(data, dict):
+            return handler(data)
+        declared = {field.alias or name for name, field in cls.model_fields.items()} | set(cls.model_fields)
+        tables = {key: value for key, value in data.items() if key in _EXTRA_SOURCE_MODELS and key not in declared}
+        sources = handler({key: value for key, value in data.items() if key not in tables})  # others: unknown key
+        errors: list[Any] = []
+        for key, value in tables.items():
+            model = _EXTRA_SOURCE_MODELS[key]
+            try:
+                sources._registered[key] = value if isinstance(value, model) else model.model_validate(value)
+            except ValidationError as exc:
+                errors.extend({"type": error["type"], "loc": (key, *error["loc"]), "input": error["input"],
+                               "ctx": error.get("ctx", {})} for error in exc.errors())
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return sources
+
+    def section(self, key: str) -> SourceSettings:
+        """The settings of the source configured under ``[sources.<key>]`` (its defaults when absent)."""
+        field = key.replace("-", "_")
+        if field in type(self).model_fields:
+            value = getattr(self, field)
+            assert isinstance(value, SourceSettings)
+            return value
+        if key not in self._registered:
+            self._registered[key] = _EXTRA_SOURCE_MODELS[key]()
+        return self._registered[key]
 
 
 class Settings(BaseSettings):
@@ -276,10 +306,10 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
-    quarantine: QuarantineSettings = Field(default_factory=QuarantineSettings)
+    quarantine: QuarantineRules = Field(default_factory=QuarantineRules)
     market: MarketSettings = Field(default_factory=MarketSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
-    health: HealthSettings = Field(default_factory=HealthSettings)
+    health: HealthRules = Field(default_factory=HealthRules)
     breakeven: BreakevenSettings = Field(default_factory=BreakevenSettings)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     web: WebSettings = Field(default_factory=WebSettings)

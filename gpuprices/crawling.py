@@ -17,20 +17,11 @@ from typing import Any
 
 import attrs
 
+from gpuprices import sources as registry
 from gpuprices.config import Settings
-from gpuprices.exceptions import CrawlError
+from gpuprices.exceptions import ConfigError, CrawlError
 from gpuprices.storage.archive import prune_archive
 from gpuprices.storage.sqlite import SqliteStore
-
-SOURCES = ("ebay", "ebay-api", "ebay-item", "product-page", "rental")
-SPIDERS = {
-    "ebay": "gpuprices.spiders.ebay_search.EbaySearchSpider",
-    "ebay-api": "gpuprices.spiders.ebay_api.EbayApiSpider",
-    "ebay-item": "gpuprices.spiders.ebay_item.EbayItemSpider",
-    "product-page": "gpuprices.spiders.product_page.ProductPageSpider",
-    "rental": "gpuprices.spiders.rental.RentalSpider",
-}
-RENTAL_PIPELINE = "gpuprices.pipeline.rental_storing.RentalStoragePipeline"
 
 
 @attrs.define
@@ -72,7 +63,6 @@ def scrapy_settings(settings: Settings, *, crawl_id: int, verbose: bool = False)
             "gpuprices.spiders.middlewares.PoliteRetryMiddleware": 550,
             "gpuprices.pipeline.archiving.ArchiveMiddleware": 50,  # near the engine: sees final responses only
         },
-        "ITEM_PIPELINES": {"gpuprices.pipeline.storing.StoragePipeline": 300},
         "EXTENSIONS": {"gpuprices.spiders.progress.ProgressExtension": 500},
         "GPUPRICES_DATABASE": str(settings.storage.database),
         "GPUPRICES_CRAWL_ID": crawl_id,
@@ -84,48 +74,18 @@ def scrapy_settings(settings: Settings, *, crawl_id: int, verbose: bool = False)
 
 def plan_crawl(settings: Settings, source: str, *, crawl_id: int, queries: list[str] | None = None,
                calls_used_today: int = 0, verbose: bool = False, watched: list[str] | None = None) -> CrawlPlan:
-    """Spider arguments for ``source``; secrets are revealed only here, for the child's stdin."""
-    if source == "ebay":
-        ebay = settings.sources.ebay
-        chosen = list(queries or ebay.queries)
-        kwargs: dict[str, Any] = {"base_url": ebay.base_url, "queries": chosen, "max_pages": ebay.max_pages,
-                                  "include_sold": ebay.include_sold, "items_per_page": ebay.items_per_page}
-    elif source == "ebay-api":
-        api = settings.sources.ebay_api
-        if not api.has_credentials:
-            raise CrawlError("ebay-api needs EBAY_CLIENT_ID and EBAY_CLIENT_SECRET (see README: eBay API keys)")
-        chosen = list(queries or settings.api_queries)
-        kwargs = {
-            "base_url": api.base_url, "marketplace": api.marketplace, "queries": chosen,
-            "client_id": api.client_id.get_secret_value() if api.client_id else "",
-            "client_secret": api.client_secret.get_secret_value() if api.client_secret else "",
-            "page_size": api.page_size, "max_items": api.max_items, "category_ids": api.category_ids,
-            "calls_remaining": max(0, api.daily_call_budget - calls_used_today),
-        }
-    elif source == "ebay-item":
-        item = settings.sources.ebay_item
-        chosen = list(dict.fromkeys([*item.items, *(watched or [])]))
-        if not chosen:
-            raise CrawlError("ebay-item has no watched items: add some with `gpuprices watch add URL`")
-        kwargs = {"base_url": item.base_url, "items": chosen}
-    elif source == "product-page":
-        pages = settings.sources.product_page
-        chosen = list(dict.fromkeys([*pages.urls, *(watched or [])]))
-        if not chosen:
-            raise CrawlError("product-page has no watched URLs: add some with `gpuprices watch add URL`")
-        kwargs = {"urls": chosen, "selectors": {host: sel.model_dump() for host, sel in pages.selectors.items()}}
-    elif source == "rental":
-        feeds = [feed.model_dump() for feed in settings.sources.rental.feeds]
-        if not feeds:
-            raise CrawlError("rental has no feeds configured")
-        chosen = [feed["url"] for feed in feeds]
-        kwargs = {"feeds": feeds}
-    else:
-        raise CrawlError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
+    """The crawl child's plan for ``source``, from its registry entry; secrets are revealed only here."""
+    try:
+        entry = registry.get(source)
+    except ConfigError as exc:
+        raise CrawlError(str(exc)) from None
+    request = registry.PlanRequest(settings=settings, section=entry.settings_of(settings), queries=queries,
+                                   watched=list(watched or []), calls_used_today=calls_used_today)
+    kwargs, chosen = entry.plan(request)
     options = scrapy_settings(settings, crawl_id=crawl_id, verbose=verbose)
-    if source == "rental":  # rental offers are not listings: their own pipeline and table
-        options["ITEM_PIPELINES"] = {RENTAL_PIPELINE: 300}
-    return CrawlPlan(source=source, spider=SPIDERS[source], scrapy_settings=options, spider_kwargs=kwargs,
+    options["ITEM_PIPELINES"] = {entry.item_pipeline: 300}
+    options["GPUPRICES_FAMILY"] = entry.family
+    return CrawlPlan(source=source, spider=entry.spider, scrapy_settings=options, spider_kwargs=kwargs,
                      queries=chosen)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from gpuprices.alerts.health import Health, HealthRules, check_crawl
+from gpuprices.alerts.health import Health, check_crawl
 from gpuprices.alerts.outbox import Outbox
 from gpuprices.alerts.rules import RuleEvaluator
 from gpuprices.config import Settings
@@ -21,7 +21,7 @@ from gpuprices.exceptions import CrawlError
 from gpuprices.market import compute_index, premium_table
 from gpuprices.market.breakeven import breakeven_table
 from gpuprices.pipeline.classify import load_catalog
-from gpuprices.sources import runnable_sources
+from gpuprices.sources import runnable_sources, watchable
 from gpuprices.storage.sqlite import SqliteStore
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class CycleReport:
 def enabled_sources(settings: Settings) -> list[str]:
     """Sources a cycle crawls: every enabled source that has what it needs (keys, watch lists)."""
     with SqliteStore(settings.storage.database) as store:
-        watched = {source: store.watches(source) for source in ("ebay-item", "product-page")}
+        watched = {source: store.watches(source) for source in watchable()}
     return runnable_sources(settings, watched)
 
 
@@ -73,7 +73,7 @@ def analyse_and_alert(settings: Settings, store: SqliteStore, crawls: Sequence[d
     """Health of ``crawls``, today's index, rule evaluation; alerts go to the outbox, then delivery."""
     now = now or datetime.now(UTC)
     report = report or CycleReport(crawls=list(crawls))
-    rules = HealthRules(**settings.health.model_dump())
+    rules = settings.health
     report.health = [check_crawl(c, store.recent_crawls(c["source"], rules.history, before_id=c["id"]), rules)
                      for c in crawls]
     evaluator = RuleEvaluator(store, settings.alerts.rules, [c.name for c in settings.alerts.channels], now)

@@ -13,23 +13,25 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 import attrs
+from pydantic import BaseModel, ConfigDict, Field
 
 
-@attrs.frozen
-class QuarantineRules:
-    """Thresholds (config ``[quarantine]``)."""
+class QuarantineRules(BaseModel):
+    """Thresholds; the config's ``[quarantine]`` table."""
 
-    window_days: int = 30
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window_days: int = Field(30, ge=1)
     """Trailing window of prices that defines a SKU's centre."""
-    min_samples: int = 5
+    min_samples: int = Field(5, ge=2)
     """Fewer distinct listings than this: compare with the list price instead."""
-    mad_k: float = 4.0
+    mad_k: float = Field(4.0, gt=0)
     """Quarantine below median − k × 1.4826 × MAD …"""
-    max_fraction_of_median: float = 0.5
+    max_fraction_of_median: float = Field(0.5, gt=0, le=1)
     """… and below this fraction of the median (both must hold: a tight market has a tiny MAD)."""
-    min_fraction_of_list: float = 0.15
+    min_fraction_of_list: float = Field(0.15, ge=0, le=1)
     """Few samples: quarantine below this fraction of the list price."""
-    min_seller_feedback: int = 5
+    min_seller_feedback: int = Field(5, ge=0)
     """A seller whose shown feedback score is below this is quarantined (0 = off)."""
 
 

@@ -17,7 +17,7 @@ from gpuprices.core.items import RawListing
 from gpuprices.core.listing import NormalizedListing
 from gpuprices.pipeline.crawl_pipeline import CrawlStoragePipeline, crawl_status
 from gpuprices.pipeline.enrich import Enricher
-from gpuprices.pipeline.normalize import DroppedListing, Normalizer
+from gpuprices.pipeline.processing import DroppedListing, ListingProcessor
 from gpuprices.storage.sqlite import SqliteStore
 
 __all__ = ["StoragePipeline", "crawl_status"]
@@ -30,8 +30,8 @@ class StoragePipeline(CrawlStoragePipeline[NormalizedListing]):
 
     def __init__(self, crawler: Crawler, database: str, crawl_id: int, batch_size: int | None = None) -> None:
         super().__init__(crawler, database, crawl_id, batch_size)
-        self.normalizer = Normalizer()
         self.enricher = Enricher.from_settings(crawler.settings.getdict("GPUPRICES_CLASSIFY"))
+        self.processor = ListingProcessor(self.enricher, crawler.settings.get("GPUPRICES_FAMILY") or "")
         self.drops: Counter[str] = Counter()
 
     def accept(self, item: Any) -> NormalizedListing | None:
@@ -39,7 +39,7 @@ class StoragePipeline(CrawlStoragePipeline[NormalizedListing]):
             return None
         stats = self.crawler.stats
         try:
-            listing = self.normalizer.normalize(item)
+            listing = self.processor.one(item)
         except DroppedListing as exc:
             self.drops[exc.reason] += 1
             logger.info("dropped %s %s: %s", item.source, item.item_id, exc.detail)
@@ -48,7 +48,7 @@ class StoragePipeline(CrawlStoragePipeline[NormalizedListing]):
             return None
         if stats is not None:
             stats.inc_value("gpuprices/listings")
-        return self.enricher.enrich(listing)
+        return listing
 
     def write(self, store: SqliteStore, batch: list[NormalizedListing]) -> None:
         store.save_listings(self.crawl_id, batch)

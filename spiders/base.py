@@ -13,32 +13,13 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from gpuprices.core.items import PageReport, PageStatus
-from gpuprices.spiders.blocks import detect_block_in_body
+from gpuprices.spiders.parsers.pages import http_error_report
 
 logger = logging.getLogger(__name__)
 
 
-def site_of(url: str) -> str:
-    """``https://www.ebay.de/sch/…`` → ``ebay.de`` (the parsers' currency/locale hint)."""
-    host = (urlsplit(url).hostname or "").lower()
-    return host[4:] if host.startswith("www.") else host
-
-
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def http_error_report(url: str, status: int, body: bytes, *, after_retries: bool = False) -> PageReport:
-    """The page report of an HTTP error answer: a bot check or edge error is blocked, and so are 403
-    and 429 (the site refuses us); anything else failed."""
-    reason = detect_block_in_body(body, status)
-    if reason is None:
-        reason = f"HTTP {status} after retries" if after_retries else f"HTTP {status}"
-        blocked = status in (403, 429)
-    else:
-        blocked = True
-    return PageReport(url=url, status=PageStatus.BLOCKED if blocked else PageStatus.FAILED, reason=reason,
-                      http_status=status)
 
 
 class GpupricesSpider(scrapy.Spider):

@@ -16,8 +16,9 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 
 from gpuprices.core.items import PageReport, PageStatus, RawListing
-from gpuprices.spiders.base import GpupricesSpider, site_of, utc_now
+from gpuprices.spiders.base import GpupricesSpider, utc_now
 from gpuprices.spiders.parsers.ebay_item import item_id_from, parse_item_selector
+from gpuprices.spiders.parsers.pages import site_of
 
 
 class EbayItemSpider(GpupricesSpider):

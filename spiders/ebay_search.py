@@ -16,8 +16,9 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 
 from gpuprices.core.items import PageReport, PageStatus, RawListing
-from gpuprices.spiders.base import GpupricesSpider, site_of, utc_now
+from gpuprices.spiders.base import GpupricesSpider, utc_now
 from gpuprices.spiders.parsers.ebay_search import parse_search_selector
+from gpuprices.spiders.parsers.pages import site_of
 
 
 def search_url(base_url: str, query: str, *, page: int = 1, sold: bool = False, per_page: int = 60) -> str:

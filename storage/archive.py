@@ -10,24 +10,20 @@ from typing import Any
 
 import attrs
 
+from gpuprices.core.items import CapturedPage
 from gpuprices.storage.sqlite import SqliteStore, utcnow
 
 
-@attrs.frozen
-class ArchivedPage:
-    """One archived page, decompressed."""
+@attrs.frozen(kw_only=True)
+class ArchivedPage(CapturedPage):
+    """One archived page, decompressed; ``meta`` is what the spider knew about the request (query,
+    page number, sold view)."""
 
     id: int
     crawl_id: int
     source: str
-    url: str
-    fetched_at: datetime
-    status: int
     content_type: str | None
     encoding: str | None
-    body: bytes
-    meta: dict[str, Any]
-    """What the spider knew about the request: query, page number, sold view."""
 
 
 def archive_page(store: SqliteStore, *, crawl_id: int, source: str, url: str, status: int, body: bytes,

@@ -29,11 +29,6 @@ BOOL_COLUMNS = {"sold", "ended", "best_offer_accepted", "shipping_estimated", "w
 """Stored as 0/1 integers; exports turn them back into booleans."""
 
 
-def source_family(source: str) -> str:
-    """Sources that see the same listings share a family: ``ebay``, ``ebay-api``, ``ebay-item`` → ``ebay``."""
-    return source.split("-", 1)[0]
-
-
 def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -176,7 +171,8 @@ class SqliteStore:
             if not batch:
                 return result
             rows = [listing_row(item) for item in batch]
-            keys = [(source_family(r["source"]), r["item_id"], r["variation_id"] or "") for r in rows]
+            keys = [(item.raw.family or item.raw.source, r["item_id"], r["variation_id"] or "")
+                    for item, r in zip(batch, rows, strict=True)]
             existing = self._listing_ids(keys)
             fresh = {key: row for key, row in zip(keys, rows, strict=True) if key not in existing}
             # New listings in one executemany; their ids are read back in one query.

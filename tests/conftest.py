@@ -1,11 +1,15 @@
-"""Shared fixtures: the real-page corpus and a fresh database."""
+"""Shared fixtures: the real-page corpus, a fresh store, a CLI runner."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+
+from gpuprices.storage.sqlite import SqliteStore
 
 _DEFAULT_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
 
@@ -37,3 +41,16 @@ def corpus() -> Path:
             pytest.fail("GPUPRICES_REQUIRE_CORPUS=1 but the corpus folder is missing")
         pytest.skip("real-page corpus not found (set GPUPRICES_CORPUS)")
     return root
+
+
+@pytest.fixture
+def fresh_db(tmp_path: Path) -> Iterator[SqliteStore]:
+    """An empty store with the current schema, closed after the test."""
+    with SqliteStore(tmp_path / "test.db") as store:
+        yield store
+
+
+@pytest.fixture
+def cli_runner() -> CliRunner:
+    """click's runner for in-process command tests (``cli_runner.invoke(cli, [...])``)."""
+    return CliRunner()

@@ -6,20 +6,66 @@ import os
 import sqlite3
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+_CHILD_COMMANDS = {"crawl", "run"}
+"""Commands that start crawl processes: run as a real process, so that a crawl child's output is
+captured like the command's own (``crawl --replay`` stays in-process)."""
+
+
 def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 240,
-            stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """``python -m gpuprices ARGS`` with the repository on the path; returns the finished process."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("EBAY_", "GPUPRICES_CONFIG"))}
-    full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "gpuprices", *args], cwd=cwd, env=full_env, text=True,
-                          capture_output=True, timeout=timeout, input=stdin)
+            stdin: str | None = None, process: bool | None = None) -> subprocess.CompletedProcess[str]:
+    """``gpuprices ARGS`` in ``cwd`` with the repository on the path; returns the finished command.
+
+    Runs in this process (click's test runner: the same code, without paying Python's and the
+    libraries' start-up for every call) unless ``process`` or the command starts crawl processes.
+    """
+    command = next((arg for arg in args if not arg.startswith("-") and arg not in _option_values(args)), "")
+    if process is None:
+        process = command in _CHILD_COMMANDS and "--replay" not in args
+    if process:
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith(("EBAY_", "GPUPRICES_CONFIG"))}
+        full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
+        full_env.update(env or {})
+        return subprocess.run([sys.executable, "-m", "gpuprices", *args], cwd=cwd, env=full_env, text=True,
+                              capture_output=True, timeout=timeout, input=stdin)
+    return _run_in_process(list(args), cwd=cwd, env=env or {}, stdin=stdin)
+
+
+def _option_values(args: tuple[str, ...]) -> set[str]:
+    """Values of the group options that take one (``--config FILE``), not command names."""
+    return {args[i + 1] for i, arg in enumerate(args[:-1]) if arg == "--config"}
+
+
+def _run_in_process(args: list[str], *, cwd: Path, env: dict[str, str],
+                    stdin: str | None) -> subprocess.CompletedProcess[str]:
+    from click.testing import CliRunner
+
+    from gpuprices.cli import run
+
+    cleared: dict[str, str | None] = {k: None for k in os.environ if k.startswith(("EBAY_", "GPUPRICES_CONFIG"))}
+    previous = Path.cwd()
+    runner = CliRunner()
+    with runner.isolation(input=stdin, env={**cleared, **env}) as (out, err, _):
+        os.chdir(cwd)
+        try:
+            code = run(args)
+        except SystemExit as exc:  # a command may still exit on its own
+            code = exc.code if isinstance(exc.code, int) else 1
+        except Exception:  # what a real process would print before exiting 1
+            traceback.print_exc()
+            code = 1
+        finally:
+            os.chdir(previous)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        return subprocess.CompletedProcess(["gpuprices", *args], code, out.getvalue().decode(),
+                                           err.getvalue().decode())
 
 
 def write_config(path: Path, text: str) -> Path:

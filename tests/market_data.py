@@ -17,7 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gpuprices.storage.sqlite import SqliteStore, source_family
+from gpuprices.sources import family_of
+from gpuprices.storage.sqlite import SqliteStore
 
 DEFAULTS: dict[str, Any] = {
     "sku": "h100-80gb-pcie",
@@ -69,7 +70,7 @@ def insert_observations(store: SqliteStore, rows: Iterable[dict[str, Any]], *, b
             cursor = conn.execute(
                 "INSERT INTO listings (family, item_id, variation_id, source, seller, sku, first_seen_at,"
                 " last_seen_at) VALUES (?, ?, '', ?, ?, ?, ?, ?)",
-                [source_family(row["source"]), item_id, row["source"], row["seller"], row["sku"],
+                [family_of(row["source"]), item_id, row["source"], row["seller"], row["sku"],
                  row["observed_at"], row["observed_at"]],
             )
             listing_id = listing_ids[item_id] = int(cursor.lastrowid or 0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import attrs
@@ -291,13 +290,3 @@ def check_invariants(result: Classification) -> None:
         assert sku is not None
         assert (sku.model, sku.memory_gb, sku.form_factor) == (result.model, result.memory_gb, result.form_factor)
     assert isinstance(result.classification_note, str)
-
-
-def test_fast_enough() -> None:
-    titles = [f"NVIDIA Tesla A100 {m}GB PCIe 4.0 x16 GPU lot of {n} for parts" for m in (40, 80) for n in range(50)]
-    classify(titles[0])
-    start = time.perf_counter()
-    for title in titles:
-        classify(title)
-    per_title = (time.perf_counter() - start) / len(titles)
-    assert per_title < 0.002  # ~0.1 ms measured; generous for slow CI machines

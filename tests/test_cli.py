@@ -22,7 +22,10 @@ PARSE_KEYS = {"item_id", "title", "url", "price", "price_max", "currency", "curr
 
 def _all_commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
     found = []
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None
         found.append((prefix + name, command))
         if isinstance(command, click.Group):
             found.extend(_all_commands(command, prefix + name + " "))

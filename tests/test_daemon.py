@@ -203,8 +203,6 @@ base_url = "{hanging.url}"
 queries = ["h100"]
 include_sold = false
 """)
-        started = time.monotonic()
         row = run_crawl(load_settings(config), "ebay", timeout=3)
-        assert time.monotonic() - started < 25
     assert row["status"] == "failed"
     assert "timed out" in row["error"]

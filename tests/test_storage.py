@@ -12,19 +12,15 @@ import pytest
 from gpuprices.core.items import ListingType, PageReport, PageStatus, RawListing
 from gpuprices.core.listing import NormalizedListing
 from gpuprices.exceptions import StorageError
+from gpuprices.sources import family_of
 from gpuprices.storage.schema import MIGRATIONS
-from gpuprices.storage.sqlite import SqliteStore, source_family
-
-
-@pytest.fixture
-def fresh_db(tmp_path: Path):  # type: ignore[no-untyped-def]
-    with SqliteStore(tmp_path / "test.db") as store:
-        yield store
+from gpuprices.storage.sqlite import SqliteStore
 
 
 def make_listing(item_id: str = "1234567890", *, source: str = "ebay", price: str = "100.00",
                  title: str = "NVIDIA H100 80GB PCIe", variation_id: str | None = None) -> NormalizedListing:
-    raw = RawListing(source=source, site="ebay.com", item_id=item_id, variation_id=variation_id, title=title,
+    raw = RawListing(source=source, family=family_of(source), site="ebay.com", item_id=item_id,
+                     variation_id=variation_id, title=title,
                      price_text=f"${price}", listing_type=ListingType.BUY_IT_NOW,
                      observed_at=datetime(2026, 11, 20, 12, tzinfo=UTC))
     return NormalizedListing(raw=raw, price=Decimal(price), currency="USD", currency_raw="$",
@@ -47,7 +43,7 @@ def test_reopening_does_not_migrate_twice(tmp_path: Path) -> None:
 
 
 def test_same_listing_from_api_and_page_is_one_listing(fresh_db: SqliteStore) -> None:
-    assert source_family("ebay-api") == source_family("ebay") == "ebay"
+    assert family_of("ebay-api") == family_of("ebay") == "ebay"
     crawl = fresh_db.start_crawl("ebay")
     first = fresh_db.save_listings(crawl, [make_listing(source="ebay")])
     second = fresh_db.save_listings(crawl, [make_listing(source="ebay-api", price="90.00")])

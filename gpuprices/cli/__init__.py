@@ -6,13 +6,18 @@ Exit codes: 0 success, 1 an operation failed (e.g. every page of a crawl was blo
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from gpuprices.config import CONFIG_ENV, Settings, load_settings
+from gpuprices import CONFIG_ENV
 from gpuprices.exceptions import BlockedPageError, ConfigError, GpupricesError
+
+if TYPE_CHECKING:
+    from gpuprices.config import Settings
 
 
 class AppContext:
@@ -26,11 +31,43 @@ class AppContext:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from gpuprices.config import load_settings
+
             self._settings = load_settings(self.config_path)
         return self._settings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """Imports a command's module only when that command runs (or help lists it), so start-up pays
+    for click and nothing else; heavy libraries are imported inside the commands that use them."""
+
+    def __init__(self, *args: object, modules: dict[str, str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.modules = modules
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.modules, *super().list_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = self.modules.get(cmd_name)
+        if module is None:
+            return super().get_command(ctx, cmd_name)
+        for command in importlib.import_module(f"gpuprices.cli.{module}").COMMANDS:
+            if command.name == cmd_name:
+                return command
+        raise LookupError(f"gpuprices.cli.{module} has no command {cmd_name!r}")
+
+
+COMMAND_MODULES = {
+    "crawl": "crawl", "parse": "parse", "export": "export", "classify": "classify", "reclassify": "classify",
+    "reparse": "archive", "sources": "sources", "watch": "sources", "run": "monitor", "status": "monitor",
+    "premium": "market", "chart": "market", "rental": "rental", "breakeven": "rental", "alerts": "alerts",
+    "serve": "serve",
+}
+"""Command name → module of ``gpuprices.cli`` that defines it (in its ``COMMANDS``), in help order."""
+
+
+@click.group(cls=LazyGroup, modules=COMMAND_MODULES, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar=CONFIG_ENV,
               help=f"TOML configuration file (also ${CONFIG_ENV}). Without one the built-in defaults apply.")
 @click.option("-v", "--verbose", is_flag=True, help="Log more (Scrapy's INFO messages included).")
@@ -38,44 +75,47 @@ class AppContext:
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """Data-center GPU resale prices: crawl, normalize, classify, index, alert, export."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    _log_to_stderr(verbose)
     ctx.obj = AppContext(config_path, verbose)
 
 
-COMMAND_MODULES = ("crawl", "parse", "export", "classify", "archive", "sources", "monitor", "market", "rental",
-                   "alerts", "serve")
-"""Modules of ``gpuprices.cli`` whose ``COMMANDS`` are registered, in help order."""
-
-
-def _register() -> None:
-    import importlib
-
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(f"gpuprices.cli.{name}")
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register()
+def run(argv: list[str] | None = None) -> int:
+    """Run one command; errors become one line on stderr. Returns the exit code."""
+    try:
+        code = cli.main(args=argv, prog_name="gpuprices", standalone_mode=False)
+        return code if isinstance(code, int) else 0
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except ConfigError as exc:
+        click.echo(f"gpuprices: {exc}", err=True)
+        return 2
+    except BlockedPageError as exc:
+        click.echo(f"gpuprices: {exc}", err=True)
+        return 3
+    except GpupricesError as exc:
+        click.echo(f"gpuprices: {exc}", err=True)
+        return 1
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: errors become one line on stderr and an exit code."""
-    try:
-        code = cli.main(args=argv, prog_name="gpuprices", standalone_mode=False)
-        sys.exit(code if isinstance(code, int) else 0)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except ConfigError as exc:
-        click.echo(f"gpuprices: {exc}", err=True)
-        sys.exit(2)
-    except BlockedPageError as exc:
-        click.echo(f"gpuprices: {exc}", err=True)
-        sys.exit(3)
-    except GpupricesError as exc:
-        click.echo(f"gpuprices: {exc}", err=True)
-        sys.exit(1)
+    """Console entry point."""
+    sys.exit(run(argv))
+
+
+_handler: logging.Handler | None = None
+
+
+def _log_to_stderr(verbose: bool) -> None:
+    """Our log lines go to this invocation's stderr (``basicConfig`` would keep an earlier stream)."""
+    global _handler
+    root = logging.getLogger()
+    if _handler is not None:
+        root.removeHandler(_handler)
+    _handler = logging.StreamHandler(sys.stderr)
+    _handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    root.addHandler(_handler)
+    root.setLevel(logging.INFO if verbose else logging.WARNING)

@@ -7,14 +7,16 @@ from typing import Any
 
 import click
 
+from gpuprices.cli.options import source_choice
 from gpuprices.pipeline.enrich import Enricher
-from gpuprices.replay import PARSERS, reparse
+from gpuprices.replay import reparse
 from gpuprices.storage.sqlite import SqliteStore
 
 
 @click.command(name="reparse")
 @click.option("--since", default=None, help="Only pages fetched on or after this date (YYYY-MM-DD).")
-@click.option("--source", type=click.Choice(sorted(PARSERS)), default=None, help="Only pages of this source.")
+@click.option("--source", type=source_choice("parseable"), default=None,
+              help="Only pages of this source.")
 @click.pass_obj
 def reparse_command(app: Any, since: str | None, source: str | None) -> None:
     """Re-run the current parsers on archived pages and update listings and observations in place

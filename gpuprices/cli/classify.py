@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from gpuprices.pipeline.enrich import Enricher
-from gpuprices.pipeline.reclassify import reclassify_store
-from gpuprices.storage.sqlite import SqliteStore
+if TYPE_CHECKING:
+    from gpuprices.pipeline.enrich import Enricher
 
 CLASSIFY_FIELDS = ("model", "sku", "memory_gb", "form_factor", "gpu_count", "working", "excluded_reason",
                    "classification_note")
 
 
 def _enricher(app: Any) -> Enricher:
+    from gpuprices.pipeline.enrich import Enricher
+
     return Enricher.from_settings(app.settings.classify_options)
 
 
@@ -26,8 +27,10 @@ def _enricher(app: Any) -> Enricher:
 def classify(app: Any, titles: tuple[str, ...]) -> None:
     """Classify listing titles (arguments, or one per line on stdin); one JSON object per title."""
     from gpuprices.pipeline.classify import classify as classify_title
+    from gpuprices.pipeline.classify import load_catalog
 
-    catalog = _enricher(app).catalog
+    # Without a config file the built-in catalog applies, and the configuration is not even read.
+    catalog = load_catalog(extra=app.settings.catalog or None) if app.config_path else load_catalog()
     lines = titles or tuple(line.rstrip("\n") for line in sys.stdin if line.strip())
     for title in lines:
         result = classify_title(title, catalog=catalog)
@@ -42,6 +45,9 @@ def classify(app: Any, titles: tuple[str, ...]) -> None:
 @click.pass_obj
 def reclassify(app: Any) -> None:
     """Re-apply the current catalog, rules and quarantine to every stored listing and observation."""
+    from gpuprices.pipeline.reclassify import reclassify_store
+    from gpuprices.storage.sqlite import SqliteStore
+
     enricher = _enricher(app)
     with SqliteStore(app.settings.storage.database) as store:
         report = reclassify_store(store, enricher)

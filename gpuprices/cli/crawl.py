@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from gpuprices.crawling import SOURCES, run_crawl
-from gpuprices.cycle import enabled_sources
+from gpuprices import sources as registry
+from gpuprices.cli.options import source_choice
 from gpuprices.exceptions import CrawlError
 
 
@@ -29,7 +29,7 @@ def summary_line(row: dict[str, Any]) -> str:
 
 
 @click.command()
-@click.option("--source", "sources", type=click.Choice(SOURCES), multiple=True,
+@click.option("--source", "sources", type=source_choice(), multiple=True,
               help="Source to crawl (repeatable). Default: every enabled source; ebay-api only with keys.")
 @click.option("--query", "queries", multiple=True, help="Search query (repeatable); default: the configured ones.")
 @click.option("--replay", is_flag=True, help="Offline: rebuild the crawl from the page archive of each source's "
@@ -40,9 +40,12 @@ def crawl(app: Any, sources: tuple[str, ...], queries: tuple[str, ...], replay: 
 
     Exits non-zero when every page of every source was blocked or failed.
     """
+    from gpuprices.crawling import run_crawl
+    from gpuprices.cycle import enabled_sources
+
     settings = app.settings
     if replay:
-        _replay(settings, list(sources) or ["ebay-api", "ebay", "ebay-item", "product-page"])
+        _replay(settings, list(sources) or list(registry.parseable()))
         return
     chosen = list(sources)
     if not chosen:
@@ -66,7 +69,7 @@ def crawl(app: Any, sources: tuple[str, ...], queries: tuple[str, ...], replay: 
 
 def _replay(settings: Any, sources: list[str]) -> None:
     from gpuprices.pipeline.enrich import Enricher
-    from gpuprices.replay import PARSERS, replay
+    from gpuprices.replay import replay
     from gpuprices.storage.archive import latest_archived_crawl
     from gpuprices.storage.sqlite import SqliteStore
 
@@ -74,7 +77,7 @@ def _replay(settings: Any, sources: list[str]) -> None:
     useful = False
     with SqliteStore(settings.storage.database) as store:
         for source in sources:
-            if source not in PARSERS:
+            if source not in registry.parseable():
                 click.echo(f"{source}: cannot be replayed (its feeds are re-fetched, not archived for replay)",
                            err=True)
                 continue

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from gpuprices.alerts.health import HealthRules, check_crawl
+from gpuprices.alerts.health import check_crawl
 from gpuprices.alerts.outbox import Outbox
 from gpuprices.cli.crawl import summary_line
 from gpuprices.cycle import enabled_sources, run_cycle
@@ -67,7 +67,7 @@ def status(app: Any, fmt: str) -> None:
     """Show the last crawl per source (when, listings, blocked pages, health), the next runs, and
     pending or dead alert deliveries."""
     settings = app.settings
-    rules = HealthRules(**settings.health.model_dump())
+    rules = settings.health
     with SqliteStore(settings.storage.database) as store:
         raw_daemon = store.daemon_status()
         daemon = json.loads(raw_daemon) if raw_daemon else None

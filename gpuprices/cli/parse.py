@@ -10,11 +10,13 @@ from typing import Any
 
 import click
 
+from gpuprices import sources as registry
+from gpuprices.cli.options import LazyChoice
 from gpuprices.cli.output import format_option, write_rows
 from gpuprices.core.items import PageStatus
 from gpuprices.core.listing import ROW_COLUMNS, listing_row
 from gpuprices.exceptions import BlockedPageError, ParseError
-from gpuprices.parsing import PARSE_SOURCES, FileParser
+from gpuprices.parsing import FileParser
 from gpuprices.pipeline.enrich import Enricher
 from gpuprices.spiders.parsers.rental import RENTAL_PARSE_SOURCES, RENTAL_ROW_COLUMNS, parse_rental_file, rental_row
 
@@ -30,7 +32,7 @@ def _observed(value: str | None) -> datetime | None:
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--source", type=click.Choice([*PARSE_SOURCES, *RENTAL_PARSE_SOURCES]), default=None,
+@click.option("--source", type=LazyChoice(lambda: [*registry.parseable(), *RENTAL_PARSE_SOURCES]), default=None,
               help="What the files are; default: JSON → ebay-api, an eBay item page → ebay-item, other HTML → "
               "ebay. Retailer pages need product-page; rental feeds need rental-skypilot|vast|tracker.")
 @click.option("--site", default=None, help="eBay site of the pages (ebay.de, ebay.co.uk …) for currency "

@@ -7,12 +7,13 @@ from typing import Any
 
 import click
 
+from gpuprices import sources as registry
 from gpuprices.sources import describe, source_states, watch_target
 from gpuprices.storage.sqlite import SqliteStore
 
 
 def _watched(store: SqliteStore) -> dict[str, list[str]]:
-    return {source: store.watches(source) for source in ("ebay-item", "product-page")}
+    return {source: store.watches(source) for source in registry.watchable()}
 
 
 @click.command()
@@ -62,8 +63,9 @@ def watch_list(app: Any) -> None:
     settings = app.settings
     with SqliteStore(settings.storage.database) as store:
         stored = _watched(store)
-    for source, configured in (("ebay-item", settings.sources.ebay_item.items),
-                               ("product-page", settings.sources.product_page.urls)):
+    for source in registry.watchable():
+        section = registry.get(source).settings_of(settings)
+        configured = getattr(section, "items", None) or getattr(section, "urls", None) or []
         for target in configured:
             click.echo(f"{source}\t{target}\t(config)")
         for target in stored[source]:

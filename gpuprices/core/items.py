@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 import attrs
 
@@ -40,7 +41,10 @@ class RawListing:
     """One listing as a source showed it, before normalization."""
 
     source: str
-    """Spider name that produced it: ``ebay`` (search pages) or ``ebay-api`` (Browse API)."""
+    """Source that produced it (a registry name): ``ebay`` (search pages), ``ebay-api`` (Browse API) …"""
+    family: str = ""
+    """Whose item ids these are (``ebay`` for every eBay source): a listing is one row per family, item id
+    and variation, whichever source saw it. Empty means the source name."""
     site: str
     """Marketplace host or id, e.g. ``ebay.com``, ``ebay.de``, ``EBAY_US``; gives currency hints."""
     item_id: str
@@ -122,3 +126,24 @@ class PageReport:
     """One line saying why, for blocked and layout-change pages."""
     http_status: int | None = None
     """HTTP status of the response."""
+
+
+@attrs.define(kw_only=True)
+class CapturedPage:
+    """A page or API response as fetched or saved: what an offline parser reads (``parse``, ``import``,
+    ``reparse``, ``crawl --replay``)."""
+
+    url: str
+    """Where it came from: the request URL, or the file's ``file://`` URI."""
+    body: bytes
+    """The bytes as received (archived pages are decompressed)."""
+    fetched_at: datetime
+    """When it was fetched or captured (UTC)."""
+    status: int = 200
+    """HTTP status of the response (200 for a saved file)."""
+    meta: dict[str, Any] = attrs.Factory(dict)
+    """What the request knew: ``site``, ``query``, ``sold`` view, per-domain ``selectors`` …"""
+
+
+ParsedPage = tuple[PageReport, list[RawListing]]
+"""What an offline page parser returns: the page's report and the listings it showed."""

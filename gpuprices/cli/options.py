@@ -1,0 +1,36 @@
+"""Option types and decorators shared by several commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import click
+
+
+class LazyChoice(click.Choice[str]):
+    """A choice whose values are read when the option is parsed or its help shown, not at import:
+    sources registered after start-up (plugins, tests) are accepted, and importing a command stays cheap."""
+
+    def __init__(self, values: Callable[[], Sequence[str]], case_sensitive: bool = True) -> None:
+        self._values = values
+        self.case_sensitive = case_sensitive
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(self._values())
+
+    @choices.setter
+    def choices(self, values: Sequence[str]) -> None:
+        self._values = lambda: tuple(values)
+
+
+def source_choice(values: str = "names") -> LazyChoice:
+    """The registered sources (``names``) or those parseable offline (``parseable``)."""
+
+    def read() -> Sequence[str]:
+        from gpuprices import sources as registry
+
+        found: Sequence[str] = getattr(registry, values)()
+        return found
+
+    return LazyChoice(read)
