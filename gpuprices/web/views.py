@@ -24,7 +24,7 @@ from gpuprices.market.overview import OVERVIEW_DAYS, overview_rows
 from gpuprices.market.premium import premium_table
 from gpuprices.market.rental_index import compute_rental_index, provider_rows, rental_index_rows
 from gpuprices.pipeline.classify.catalog import Catalog
-from gpuprices.sources import describe, source_states
+from gpuprices.sources import describe, source_states, watchable
 from gpuprices.storage.sqlite import SqliteStore
 
 RANGES = (30, 90, 365)
@@ -149,7 +149,7 @@ def breakeven(store: SqliteStore, ctx: WebContext, *, sku: str | None = None, da
 
 # -- operations ---------------------------------------------------------------------------------
 def _watched(store: SqliteStore) -> dict[str, list[str]]:
-    return {source: store.watches(source) for source in ("ebay-item", "product-page")}
+    return {source: store.watches(source) for source in watchable()}
 
 
 def sources(store: SqliteStore, ctx: WebContext) -> list[dict[str, Any]]:
