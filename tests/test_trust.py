@@ -205,7 +205,7 @@ def test_absurdly_nested_input_is_one_line_and_a_counted_drop_for_every_source(t
         assert done.returncode == 1, (source, done.stderr)
         assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr, (source, done.stderr)
         assert done.stdout == ""
-    done = run_cli("parse", "--source", "ebay", str(deep), cwd=tmp_path)
+    done = run_cli("parse", "--source", "ebay-api", str(deep), cwd=tmp_path)
     assert "failed: unreadable page: RecursionError" in done.stderr and f"dropped {UNREADABLE_PAGE} 1" in done.stderr
 
 
