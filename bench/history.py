@@ -6,6 +6,7 @@ same daily volume.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -83,6 +84,7 @@ def bench_history() -> Result:
                   f"GROUP BY on a native table {base}; {rows['ours']:,} vs {rows['duckdb']:,} rows")
 
 
+@functools.cache  # cycle and cycle-growth share the large database's figures
 def _cycle(path: Path) -> tuple[Timing, Timing]:
     """A monitor cycle's index after a crawl wrote today's rows (today marked dirty), vs bare SQL."""
     from gpuprices.market.index import compute_index

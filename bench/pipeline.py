@@ -136,7 +136,8 @@ def _items(count: int, start: int, existing: list[tuple[str, str]]) -> list[Any]
         item_id, seller = (existing[index // 2 % len(existing)] if index % 2 and existing
                            else (str(9 * 10**11 + start + index), f"seller-{index % 300}"))
         price = Decimal(20000 + index % 9000)
-        raw = RawListing(source="ebay-api", site="EBAY_US", item_id=item_id, title=f"NVIDIA H100 80GB PCIe #{index}",
+        raw = RawListing(source="ebay-api", family="ebay", site="EBAY_US", item_id=item_id,
+                         title=f"NVIDIA H100 80GB PCIe #{index}",
                          price_value=str(price), currency_raw="USD", listing_type=ListingType.BUY_IT_NOW,
                          seller=seller, seller_feedback=900, observed_at=now,
                          page_url="https://api.ebay.com/buy/browse/v1/item_summary/search?q=h100", query="h100")

@@ -23,18 +23,18 @@ from bench.timing import Result  # noqa: E402
 
 
 def _legacy(func: Callable[[], str]) -> Callable[[], Result]:
-    """Older benchmarks that print their own text: ``RATIO x (... goal <= G)``."""
+    """Benchmarks that print their own text: ``RATIO x (... goal <= G)`` or ``RATIO x (goal ≤ G; ...)``."""
     def run() -> Result:
         text = func()
         ratio = float(text.split(" x", 1)[0])
-        goal = re.search(r"goal <= ([0-9.]+)", text)
-        details = re.sub(r";? ?goal <= [0-9.]+", "", text.split("(", 1)[1].rstrip(")"))
+        goal = re.search(r"goal (?:<=|≤) ([0-9.]+)", text)
+        details = re.sub(r";? ?goal (?:<=|≤) [0-9.]+;? ?", "", text.split("(", 1)[1].rstrip(")"))
         return Result(ratio, float(goal.group(1)) if goal else None, details)
     return run
 
 
 def benchmarks() -> dict[str, Callable[[], Result]]:
-    from bench import crawl, history, monitor, pipeline, postgres
+    from bench import crawl, history, monitor, pipeline, postgres, startup
 
     return {
         "history": history.bench_history,
@@ -46,6 +46,8 @@ def benchmarks() -> dict[str, Callable[[], Result]]:
         "ingest": pipeline.bench_ingest,
         "parse": pipeline.bench_parse,
         "startup": pipeline.bench_startup,
+        "cli-help": _legacy(startup.bench_cli_help),
+        "classify": _legacy(startup.bench_classify),
         "rebuild": history.bench_rebuild,
         "daemon-memory": _legacy(monitor.bench_daemon_memory),
         "alert-latency": _legacy(monitor.bench_alert_latency),

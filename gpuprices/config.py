@@ -278,6 +278,13 @@ class RentalSettings(DailySourceSettings):
     feeds: list[RentalFeed] = Field(default_factory=lambda: [RentalFeed(**f) for f in DEFAULT_RENTAL_FEEDS])
 
 
+def _merged(base: Any, over: Any) -> Any:
+    """``over`` laid over ``base``, tables merged key by key."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        return {**base, **{key: _merged(base.get(key), value) for key, value in over.items()}}
+    return over
+
+
 _EXTRA_SOURCE_MODELS: dict[str, type[SourceSettings]] = {}
 """Settings models of sources registered beyond the built-in ones (``[sources.<name>]`` tables)."""
 
@@ -301,6 +308,12 @@ class SourcesSettings(_Section):
     def _registered_sections(cls, data: Any, handler: ModelWrapValidatorHandler[SourcesSettings]) -> SourcesSettings:
         if not isinstance(data, dict):
             return handler(data)
+        data = dict(data)
+        for name, field in cls.model_fields.items():
+            # The file names a table by its alias ([sources.ebay-api]), the environment by the field name
+            # (GPUPRICES_SOURCES__EBAY_API__…): one table, the environment's keys winning.
+            if field.alias and field.alias in data and name in data:
+                data[field.alias] = _merged(data[field.alias], data.pop(name))
         declared = {field.alias or name for name, field in cls.model_fields.items()} | set(cls.model_fields)
         tables = {key: value for key, value in data.items() if key in _EXTRA_SOURCE_MODELS and key not in declared}
         sources = handler({key: value for key, value in data.items() if key not in tables})  # others: unknown key

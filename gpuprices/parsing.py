@@ -165,11 +165,11 @@ class FileParser:
         report, raws = parse_captured(source, page)
         if report.status is PageStatus.BLOCKED:
             raise BlockedPageError(f"{path}: blocked page, not results: {report.reason}")
-        if report.status is PageStatus.FAILED:  # a saved file was fetched: failed means the site's error page
-            raise ErrorPageError(f"{path}: error page, not results: {report.reason}")
         dropped: Counter[str] = Counter()
         if report.status is PageStatus.FAILED and report.reason.startswith(_UNREADABLE):
-            dropped[UNREADABLE_PAGE] += 1
+            dropped[UNREADABLE_PAGE] += 1  # input no parser can read: a failed file and a counted drop
+        elif report.status is PageStatus.FAILED:  # a saved file was fetched: failed means the site's error page
+            raise ErrorPageError(f"{path}: error page, not results: {report.reason}")
         listings = self._processor(source).all(raws, dropped)
         return ParsedFile(path=path, source=source, status=report.status, listings=listings, reason=report.reason,
                           dropped=dropped)

@@ -65,7 +65,7 @@ def signal_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
 
 
-def end_crawl_child(pid: int, crawl_id: int, *, timeout: float = 10.0) -> bool:
+def end_crawl_child(pid: int, crawl_id: int, *, timeout: float = 30.0) -> bool:
     """SIGKILL a surviving crawl child and its group; True once it is gone (False if it outlives ``timeout``)."""
     if not is_crawl_child(pid, crawl_id):
         return True
@@ -74,6 +74,7 @@ def end_crawl_child(pid: int, crawl_id: int, *, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while is_crawl_child(pid, crawl_id):
         if time.monotonic() > deadline:
+            logger.error("crawl %d: its process %d did not end within %.0f s of SIGKILL", crawl_id, pid, timeout)
             return False
         time.sleep(0.05)
     return True

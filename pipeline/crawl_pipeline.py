@@ -132,7 +132,8 @@ class CrawlStoragePipeline(Generic[T]):
         assert self.store is not None
         if self.discarded is None and not self.store.crawl_is_running(self.crawl_id):
             self.discarded = self.store.crawl(self.crawl_id)["status"]
-            logger.error("crawl %d was already closed as %s: its late results are discarded", self.crawl_id,
+            # Critical: the crawl child logs nothing milder unless -v, and this is data thrown away.
+            logger.critical("crawl %d was already closed as %s: its late results are discarded", self.crawl_id,
                          self.discarded)
             self._close_spider("crawl closed elsewhere")
         return self.discarded is not None

@@ -40,6 +40,7 @@ RESTARTS = int(os.environ.get("GPUPRICES_SOAK_RESTARTS", "4"))
 SEED = int(os.environ.get("GPUPRICES_SOAK_SEED", "20261201"))
 THRESHOLD = 33000
 POINTS = ("crawling", "after-crawl", "startup")
+COMPLETED = "SELECT id FROM crawls WHERE status IN ('ok', 'partial')"
 
 
 def _search_replies(corpus: Path, rng: random.Random, count: int) -> list[Reply]:
@@ -171,12 +172,13 @@ def test_chaos_soak(tmp_path: Path, corpus: Path) -> None:
             # A random point: while starting, mid-crawl, or just after a crawl (analysis, delivery);
             # the first three restarts cover each kind once.
             point = POINTS[number] if number < len(POINTS) else rng.choice(POINTS)
-            if point == "crawling":
-                _wait(lambda: _rows(db, "SELECT id FROM crawls WHERE status = 'running' AND pid IS NOT NULL"), 60)
-            elif point == "after-crawl":
-                finished = len(_rows(db, "SELECT id FROM crawls WHERE status != 'running'"))
-                _wait(lambda n=finished: len(_rows(db, "SELECT id FROM crawls WHERE status != 'running'")) > n, 60)
-            time.sleep(rng.uniform(0.0, 2.5) if point != "startup" else rng.uniform(0.0, 8.0))
+            if point == "crawling":  # a live crawl child (not the row a previous kill left behind)
+                _wait(lambda: [c for c in _rows(db, "SELECT id, pid FROM crawls WHERE status = 'running'")
+                               if c["pid"] and is_crawl_child(int(c["pid"]), int(c["id"]))], 90)
+            elif point == "after-crawl":  # a crawl that completed (not one the restart closed as failed)
+                finished = len(_rows(db, COMPLETED))
+                _wait(lambda n=finished: len(_rows(db, COMPLETED)) > n, 90)
+            time.sleep(rng.uniform(0.0, 1.5) if point != "startup" else rng.uniform(0.0, 8.0))
             daemon.send_signal(signal.SIGKILL)
             daemon.wait()
             kills += 1

@@ -97,14 +97,20 @@ def _env(**extra: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def _daemon(config: Path, cwd: Path, **env: str) -> Iterator[subprocess.Popen[str]]:
-    daemon = subprocess.Popen([sys.executable, "-m", "gpuprices", "--config", str(config), "run"], cwd=cwd,
-                              env=_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        yield daemon
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
-        daemon.communicate()
+    """``gpuprices run``; its output goes to ``daemon.log`` next to the config (see :func:`_log`)."""
+    with (config.parent / "daemon.log").open("a") as log:
+        daemon = subprocess.Popen([sys.executable, "-m", "gpuprices", "--config", str(config), "run"], cwd=cwd,
+                                  env=_env(**env), stdout=log, stderr=log, text=True)
+        try:
+            yield daemon
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+            daemon.wait()
+
+
+def _log(config: Path) -> str:
+    return (config.parent / "daemon.log").read_text()[-4000:]
 
 
 def _query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
@@ -202,10 +208,13 @@ def test_late_results_of_a_failed_crawl_are_discarded_and_survivors_are_ended_be
         config = tmp_path / "config.toml"
         with _daemon(config, tmp_path) as daemon:
             _wait_for(lambda: len(_query(db, "SELECT id FROM crawls")) == 3, what="the daemon's own crawl")
-            assert survivor.poll() is not None  # ended before the daemon scheduled anything
+            # The daemon killed it (SIGKILL to its group) before it scheduled its own crawl. (Its exit
+            # can lag on a machine busy with disk writes: waited for, not polled.)
+            assert survivor.wait(timeout=60) == -signal.SIGKILL, _log(config)
             daemon.send_signal(signal.SIGTERM)
             assert daemon.wait(timeout=90) == 0
-        survivor.wait()
+    log = _log(config)
+    assert log.index(f"its process {survivor.pid} survived the daemon") < log.index("gpuprices daemon started")
     (row,) = query(db, "SELECT status, error FROM crawls WHERE id = ?", (second,))
     assert row["status"] == "failed" and "daemon stopped" in row["error"]
 
@@ -221,12 +230,35 @@ def test_a_stop_signal_aborts_a_hanging_crawl_after_the_grace_period(tmp_path: P
             _wait_for(lambda: site.seen("/sch/i.html"), what="the search request")
             daemon.send_signal(sig)
             # The download hangs for 240 s and crawl_timeout is 600 s: only the grace period ends it.
-            assert daemon.wait(timeout=80) == code
-            _, stderr = daemon.communicate()
+            assert daemon.wait(timeout=80) == code, _log(config)
+            stderr = _log(config)
     assert not is_crawl_child(int(child["pid"]), int(child["id"]))
     (crawl,) = query(db, "SELECT status, error, finished_at FROM crawls")
     assert crawl["status"] == "aborted" and crawl["finished_at"], crawl
     assert "Traceback" not in stderr
+
+
+def test_ctrl_c_during_crawl_exits_130_and_aborts_the_crawl(tmp_path: Path) -> None:
+    db = tmp_path / "prices.db"
+    with _hanging_site() as site:
+        config = _config(tmp_path, site.url, grace=2)
+        crawl = subprocess.Popen([sys.executable, "-m", "gpuprices", "--config", str(config), "crawl", "--source",
+                                  "ebay"], cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+        try:
+            child = _wait_for(lambda: _running_child(db), what="a running crawl child")
+            _wait_for(lambda: site.seen("/sch/i.html"), what="the search request")
+            crawl.send_signal(signal.SIGINT)  # what Ctrl-C sends (the child is in its own session)
+            _, stderr = crawl.communicate(timeout=80)
+        finally:
+            if crawl.poll() is None:
+                crawl.kill()
+                crawl.communicate()
+    assert crawl.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert not is_crawl_child(int(child["pid"]), int(child["id"]))
+    (row,) = query(db, "SELECT status, finished_at FROM crawls")
+    assert row["status"] == "aborted" and row["finished_at"]
 
 
 def test_status_shows_a_running_crawl_whose_process_is_gone_as_abandoned(tmp_path: Path) -> None:
@@ -245,7 +277,8 @@ def test_status_shows_a_running_crawl_whose_process_is_gone_as_abandoned(tmp_pat
 
 # -- finding 3, in the daemon: a receiver that holds a delivery delays no crawl ------------------------------
 class SilentReceiver:
-    """Accepts connections and never answers; records when each one arrived (wall clock)."""
+    """Accepts connections and never answers; records when each one arrived and when the client hung up
+    (wall clock)."""
 
     def __init__(self) -> None:
         self.sock = socket.socket()
@@ -253,6 +286,7 @@ class SilentReceiver:
         self.sock.listen(16)
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/hook"
         self.arrivals: list[datetime] = []
+        self.hung_up: list[datetime] = []
         self._held: list[socket.socket] = []
         threading.Thread(target=self._serve, daemon=True).start()
 
@@ -264,6 +298,15 @@ class SilentReceiver:
                 return
             self.arrivals.append(datetime.now(UTC))
             self._held.append(conn)
+            threading.Thread(target=self._hold, args=(conn,), daemon=True).start()
+
+    def _hold(self, conn: socket.socket) -> None:
+        try:
+            while conn.recv(65536):
+                pass
+        except OSError:
+            pass
+        self.hung_up.append(datetime.now(UTC))
 
     def close(self) -> None:
         self.sock.close()
@@ -314,6 +357,6 @@ unit_price_usd = 33000
         receiver.close()
     # The second crawl finished while the receiver still held the first delivery (60 s timeout).
     assert [c["source"] for c in crawls] == ["ebay-api", "product-page"]
-    second_done = datetime.fromisoformat(crawls[1]["finished_at"])
-    assert second_done < receiver.arrivals[0] + timedelta(seconds=55)
+    assert receiver.hung_up
+    assert datetime.fromisoformat(crawls[1]["finished_at"]) < min(receiver.hung_up)
     assert query(db, "SELECT COUNT(*) AS n FROM deliveries WHERE status = 'delivered'")[0]["n"] == 0

@@ -88,8 +88,10 @@ def test_skus_lists_the_catalog(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("args", [("premium",), ("premium", "--format", "json"), ("chart", "-o", "c.png"),
-                                  ("rental",), ("breakeven",), ("alerts", "retry", "--id", "99")])
+                                  ("rental",), ("breakeven",), ("alerts", "retry", "--id", "99"),
+                                  ("import", "empty")])
 def test_no_data_is_exit_4_with_one_line_in_every_command(tmp_path: Path, args: tuple[str, ...]) -> None:
+    (tmp_path / "empty").mkdir()
     done = run_cli(*args, cwd=tmp_path)
     assert done.returncode == 4, done.stderr
     line = _one_line(done)

@@ -87,7 +87,8 @@ def test_export_and_premium_succeed_while_the_daemon_writes(tmp_path: Path, corp
     assert still_running  # the readers really ran during the crawl
     assert len(results) == 4
     for args, code, _, stderr in results:
-        assert code == 0, (args, stderr)
+        # Laptops are not GPUs: premium has nothing to show, which is its "no data" code, not a failure.
+        assert code == (4 if "premium" in args else 0), (args, stderr)
         assert not has_traceback(stderr), stderr
     exported = next(r[2] for r in results if "observations" in r[0])
     assert exported.startswith("family,item_id")  # the header, and the rows committed so far

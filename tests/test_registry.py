@@ -91,3 +91,11 @@ urls = ["{site.url}/feed.json"]
         ("gpubazaar", "101", "h100-80gb-pcie"), ("gpubazaar", "102", "a100-80gb-pcie"), ("gpubazaar", "103", None)]
     crawl = query(database, "SELECT source, status, listings FROM crawls")
     assert crawl == [{"source": "gpubazaar", "status": "ok", "listings": 3}]
+
+
+def test_a_source_table_from_the_file_and_the_environment_is_one_table(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    config = write_config(tmp_path / "c.toml", '[sources.ebay-api]\nmarketplace = "EBAY_DE"\n')
+    monkeypatch.setenv("GPUPRICES_SOURCES__EBAY_API__PAGE_SIZE", "50")
+    api = load_settings(config).sources.ebay_api
+    assert (api.marketplace, api.page_size) == ("EBAY_DE", 50)

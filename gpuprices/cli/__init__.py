@@ -1,7 +1,7 @@
 """The ``gpuprices`` command: one click group, one module per family of commands.
 
 Exit codes: 0 success, 1 an operation failed (e.g. every page of a crawl was blocked),
-2 bad configuration or usage, 3 a blocked page given to ``parse``, 4 no data (nothing to show),
+2 bad configuration or usage or an unusable database, 3 a blocked page given to ``parse``, 4 no data (nothing to show),
 130 interrupted (Ctrl-C).
 """
 
@@ -23,6 +23,9 @@ NO_DATA = 4
 
 if TYPE_CHECKING:
     from gpuprices.config import Settings
+
+NO_DATA = 4
+"""Exit code of every command that has nothing to show (see :class:`~gpuprices.exceptions.NoDataError`)."""
 
 
 class AppContext:

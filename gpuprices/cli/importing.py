@@ -9,8 +9,9 @@ import click
 
 from gpuprices.cli.crawl import alerts_line, summary_lines
 from gpuprices.cli.dates import day_option_value
-from gpuprices.cli.options import parse_source_choice
+from gpuprices.cli.options import parse_source_choice, site_option
 from gpuprices.cli.output import plural
+from gpuprices.exceptions import NoDataError
 
 
 @click.command("import")
@@ -18,8 +19,7 @@ from gpuprices.cli.output import plural
 @click.option("--source", type=parse_source_choice(), default=None,
               help="What the files are; default: recognized per file (JSON → ebay-api, an eBay item page → "
               "ebay-item, a SkyPilot CSV or tracker JSONL → its rental feed, other HTML → ebay).")
-@click.option("--site", default=None, help="eBay site of the pages (ebay.de, ebay.co.uk …); default: read from "
-              "the page.")
+@site_option
 @click.option("--date", "captured", default=None, help="Capture date (YYYY-MM-DD) of every file: the "
               "observation date and USD rate date; default: the date a file states, else today.")
 @click.pass_obj
@@ -47,6 +47,8 @@ def import_(app: Any, paths: tuple[Path, ...], source: str | None, site: str | N
 
     report = import_paths(app.settings, paths, source=source, site=site,
                           captured=day_option_value(captured, "--date"), on_file=show)
+    if not report.files:
+        raise NoDataError(f"no files to import in {', '.join(str(path) for path in paths)}")
     for line in summary_lines(app.settings, report.crawls):
         click.echo(line)
     if report.cycle is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import click
 
@@ -46,3 +47,12 @@ def parse_source_choice() -> LazyChoice:
         return [*registry.parseable(), *RENTAL_PARSE_SOURCES]
 
     return LazyChoice(read)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def site_option(func: F) -> F:
+    """``--site``: the eBay site saved pages came from, for ``parse`` and ``import``."""
+    return click.option("--site", default=None, help="eBay site of the pages (ebay.de, ebay.co.uk …) for currency "
+                        "and number hints; default: read from the page.")(func)

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from gpuprices.cli.dates import day_option_value
-from gpuprices.cli.options import parse_source_choice
+from gpuprices.cli.options import parse_source_choice, site_option
 from gpuprices.cli.output import format_option, write_rows
 from gpuprices.exceptions import BlockedPageError, ParseError
 
@@ -25,8 +25,7 @@ def _observed(value: str | None) -> datetime | None:
 @click.option("--source", type=parse_source_choice(), default=None,
               help="What the files are; default: JSON → ebay-api, an eBay item page → ebay-item, other HTML → "
               "ebay. Retailer pages need product-page; rental feeds need rental-skypilot|vast|tracker.")
-@click.option("--site", default=None, help="eBay site of the pages (ebay.de, ebay.co.uk …) for currency "
-              "and number hints; default: read from the page.")
+@site_option
 @click.option("--date", "observed", default=None, help="Observation date (YYYY-MM-DD) used for the USD rate; "
               "default: today.")
 @format_option()

@@ -17,7 +17,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gpuprices import sources as registry
 from gpuprices.alerts.outbox import RECENT_COLUMNS
 from gpuprices.core.rows import write_rows
 from gpuprices.market.breakeven import BREAKEVEN_COLUMNS
@@ -25,6 +24,7 @@ from gpuprices.market.deals import DEAL_COLUMNS
 from gpuprices.market.index import CONDITION_GROUPS, INDEX_EXPORT_COLUMNS, SIDES
 from gpuprices.market.premium import PREMIUM_COLUMNS
 from gpuprices.market.rental_index import PROVIDER_COLUMNS, RENTAL_INDEX_COLUMNS
+from gpuprices.sources import names as source_names
 from gpuprices.web import views
 from gpuprices.web.views import WebContext
 
@@ -169,7 +169,7 @@ ENDPOINTS = (
     Endpoint("/api/crawls", "crawls", "Latest finished crawls per source, newest first (= `export crawls` rows)",
              (("source", "string", "only this source"), ("limit", "integer", "crawls per source (default 10)")),
              lambda store: store.table_columns("crawls"),
-             lambda store, ctx, r: views.crawls(store, ctx, source=choice_param(r, "source", registry.names()),
+             lambda store, ctx, r: views.crawls(store, ctx, source=choice_param(r, "source", source_names()),
                                                 limit=int_param(r, "limit", 10, high=1000))),
     Endpoint("/api/rules", "rules", "Alert rules with the state of each key they watch (armed, fired, last value)",
              (), lambda store: views.RULE_STATE_COLUMNS, lambda store, ctx, r: views.rule_states(store, ctx)),

@@ -24,7 +24,9 @@ _LOT_PATTERNS: tuple[re.Pattern[str], ...] = (
 )
 # "Pair of …", "a pair", "Pair NVIDIA P40" (not "repair", not "pair of bridges" — accessories are excluded first).
 _PAIR = re.compile(r"\b(?:(?:pair|couple)\s+of|pair)\b")
+# "Set of two", "lot of four": the count written as a word.
 _WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8, "ten": 10, "twelve": 12, "sixteen": 16}
+_WORD_LOT = re.compile(r"\b(?:lot|set|pack|bundle|batch)\s+of\s+(" + "|".join(_WORDS) + r")\b")
 _WORD_BEFORE = re.compile(
     r"\b(" + "|".join(_WORDS) + r")\s(?:\(\d+\)\s)?(?:x\s)?(?:(?:nvidia|amd|tesla|geforce|instinct)\s)*$"
 )
@@ -47,6 +49,9 @@ def gpu_count(text: str, mentions: list[Mention]) -> tuple[int, str]:
         m = pattern.search(text)
         if m and 1 <= int(m.group(1)) <= _MAX_COUNT:
             return int(m.group(1)), f"'{m.group(0).strip()}' → {int(m.group(1))} GPUs"
+    w = _WORD_LOT.search(text)
+    if w:
+        return _WORDS[w.group(1)], f"'{w.group(0)}' → {_WORDS[w.group(1)]} GPUs"
     for mention in mentions:
         before = text[max(0, mention.start - 30) : mention.start]
         m = _TIMES_BEFORE.search(before)

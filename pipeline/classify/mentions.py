@@ -69,18 +69,18 @@ def index_for(catalog: Catalog) -> CatalogIndex:
     """Compile (once per catalog object) the alias and part-number regexes."""
     # A model's aliases are pooled over its SKUs: memory and form factor come from the title.
     models: dict[str, str] = {}
-    patterns: dict[str, str] = {}
+    patterns: dict[str, str] = {}  # pattern -> compact key ("l40s" and "l40 s" are both kept)
     for sku in catalog:
         for alias in (sku.model.lower(), *sku.aliases):
             key = _compact(alias)
             if key:
                 models.setdefault(key, sku.model)
-                patterns.setdefault(key, _alias_pattern(alias))
+                patterns.setdefault(_alias_pattern(alias), key)
     info = {key: _Alias(model, weak=key.isdigit(), short=len(key) <= 3) for key, model in models.items()}
     # Longest first: the regex alternation takes the first alternative that matches.
-    alts = sorted(patterns.items(), key=lambda kv: (-len(kv[0]), kv[0]))
+    alts = sorted(patterns.items(), key=lambda kv: (-len(kv[1]), -len(kv[0]), kv[0]))
     alias_re = re.compile(
-        r"(?<![a-z0-9])(?P<alias>" + "|".join(p for _, p in alts) + r")(?P<suffix>d|ti|m)?(?![a-z0-9])"
+        r"(?<![a-z0-9])(?P<alias>" + "|".join(p for p, _ in alts) + r")(?P<suffix>d|ti|m)?(?![a-z0-9])"
     )
     parts: dict[str, set[str]] = {}
     for sku in catalog:

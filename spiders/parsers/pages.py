@@ -73,7 +73,7 @@ def ebay_api(page: CapturedPage) -> ParsedPage:
         payload = load_api_payload(page.body.decode("utf-8-sig"))
         result = parse_api_response(payload, site=page.meta.get("site") or "EBAY_US", observed_at=page.fetched_at,
                                     page_url=page.url, query=page.meta.get("query"))
-    except (ValueError, ParseError, RecursionError) as exc:
+    except (ValueError, ParseError) as exc:  # unreadable input (RecursionError …) is the caller's failed page
         reason = str(exc) if isinstance(exc, ParseError) else f"{exc.__class__.__name__}: {str(exc)[:200]}"
         return _report(page, PageStatus.LAYOUT_CHANGE, f"unexpected API response: {reason}", [])
     return _report(page, result.status, result.reason, result.listings, result.cards)
