@@ -536,8 +536,9 @@ class SqlStore(IndexTables):
         return self.get_meta("daemon")
 
     def get_meta(self, key: str) -> str | None:
-        row = self._execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-        return str(row[0]) if row else None
+        """The value of a stored fact, or ``None``."""
+        stored = self.meta(key)
+        return stored[0] if stored else None
 
     def meta(self, key: str) -> tuple[str, str] | None:
         """``(value, updated_at)`` of a stored fact, or ``None``."""
