@@ -22,7 +22,7 @@ from gpuprices.market import compute_index, load_observations, premium_table
 from gpuprices.market.breakeven import breakeven_table
 from gpuprices.market.lineage import is_muted, muted_pairs, row_sources
 from gpuprices.pipeline.classify import load_catalog
-from gpuprices.sources import SourceState, family_of, source_states, watchable
+from gpuprices.sources import SourceState, family_of, source_states, watch_lists
 from gpuprices.sources import get as get_source
 from gpuprices.storage.base import Store
 from gpuprices.storage.factory import open_store
@@ -52,7 +52,7 @@ class CycleReport:
 def cycle_sources(settings: Settings) -> list[SourceState]:
     """The state of every source as a cycle sees it (keys, watch lists, robots.txt)."""
     with open_store(settings.storage.database) as store:
-        watched = {source: store.watches(source) for source in watchable()}
+        watched = watch_lists(store)
     return source_states(settings, watched)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -34,6 +34,9 @@ from gpuprices.config import (
     register_source_settings,
 )
 from gpuprices.exceptions import ConfigError, CrawlError
+
+if TYPE_CHECKING:
+    from gpuprices.storage.base import Store
 
 LISTINGS_PIPELINE = "gpuprices.pipeline.storing.StoragePipeline"
 RENTALS_PIPELINE = "gpuprices.pipeline.rental_storing.RentalStoragePipeline"
@@ -142,6 +145,11 @@ def parseable() -> tuple[str, ...]:
 def watchable() -> tuple[str, ...]:
     """Sources with a watch list stored in the database."""
     return tuple(name for name, source in _REGISTRY.items() if source.watch is not None)
+
+
+def watch_lists(store: Store) -> dict[str, list[str]]:
+    """The watch lists stored in the database, per source that has one."""
+    return {name: store.watches(name) for name in watchable()}
 
 
 def family_of(name: str) -> str:

@@ -15,9 +15,9 @@ if TYPE_CHECKING:
 
 
 def _watched(store: Store) -> dict[str, list[str]]:
-    from gpuprices import sources as registry
+    from gpuprices.sources import watch_lists
 
-    return {source: store.watches(source) for source in registry.watchable()}
+    return watch_lists(store)
 
 
 @click.command()

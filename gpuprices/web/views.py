@@ -24,7 +24,7 @@ from gpuprices.market.overview import OVERVIEW_DAYS, overview_rows
 from gpuprices.market.premium import premium_table
 from gpuprices.market.rental_index import compute_rental_index, provider_rows, rental_index_rows
 from gpuprices.pipeline.classify.catalog import Catalog
-from gpuprices.sources import describe, source_states, watchable
+from gpuprices.sources import describe, source_states, watch_lists
 from gpuprices.storage.base import Store
 from gpuprices.storage.factory import open_store
 
@@ -150,7 +150,7 @@ def breakeven(store: Store, ctx: WebContext, *, sku: str | None = None, days: in
 
 # -- operations ---------------------------------------------------------------------------------
 def _watched(store: Store) -> dict[str, list[str]]:
-    return {source: store.watches(source) for source in watchable()}
+    return watch_lists(store)
 
 
 def sources(store: Store, ctx: WebContext) -> list[dict[str, Any]]:
