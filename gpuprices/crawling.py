@@ -190,7 +190,7 @@ def _run_child(plan: CrawlPlan, timeout: float, *, crawl_id: int, grace: float,
     output = ChildOutput()
     process = subprocess.Popen([sys.executable, "-m", CHILD_MODULE, *child_arguments(crawl_id)],
                                stdin=subprocess.PIPE, env=child_environment(), start_new_session=True,
-                               **output.popen_arguments())
+                               stdout=output.stdout, stderr=output.stderr)
     output.start(process)
     child = _Child(process)
     with _RUNNING_LOCK:

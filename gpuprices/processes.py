@@ -77,8 +77,14 @@ class ChildOutput:
         self._targets = {name: stream for name, stream in streams.items() if not _real_file(stream)}
         self._threads: list[threading.Thread] = []
 
-    def popen_arguments(self) -> dict[str, int]:
-        return {name: subprocess.PIPE for name in self._targets}
+    @property
+    def stdout(self) -> int | None:
+        """``Popen(stdout=...)``: a pipe when relayed, else inherited."""
+        return subprocess.PIPE if "stdout" in self._targets else None
+
+    @property
+    def stderr(self) -> int | None:
+        return subprocess.PIPE if "stderr" in self._targets else None
 
     def start(self, process: subprocess.Popen[bytes]) -> None:
         for name, target in self._targets.items():
