@@ -106,4 +106,4 @@ def store(database: str | Path) -> Iterator[Any]:
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto``: two workers a core. Most tests wait on child processes, local servers and
     retries rather than compute, so a core has room for a second worker."""
-    return 2 * (os.cpu_count() or 1)
+    return 2 * len(os.sched_getaffinity(0))
