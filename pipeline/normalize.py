@@ -11,7 +11,7 @@ import attrs
 
 from gpuprices.core.items import RawListing
 from gpuprices.core.listing import NormalizedListing
-from gpuprices.core.money import ParsedPrice, parse_price, parse_shipping
+from gpuprices.core.money import ParsedPrice, known_currency, parse_price, parse_shipping
 from gpuprices.exceptions import ConversionError, PriceParseError, UnknownCurrencyError
 from gpuprices.pipeline.conditions import normalize_condition
 from gpuprices.pipeline.currency import UsdConversion, UsdConverter
@@ -44,6 +44,8 @@ def _api_price(value: str, currency: str | None) -> ParsedPrice:
     code = (currency or "").strip().upper()
     if not _ISO_CODE.match(code):
         raise PriceParseError(f"API price currency {currency!r} is not an ISO 4217 code")
+    if not known_currency(code):  # kept rows need a real currency; a made-up code is a named drop
+        raise UnknownCurrencyError(code, f"{value} {currency}")
     if not amount.is_finite() or amount <= 0:
         raise PriceParseError(f"API price value {value!r} is not positive")
     return ParsedPrice(amount=amount, amount_max=None, currency=code, currency_raw=currency or code)
