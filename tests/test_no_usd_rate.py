@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from pydantic import ValidationError
 
@@ -157,3 +158,39 @@ def test_parse_command_keeps_the_rows_and_says_so(corpus: Path, tmp_path: Path, 
         if not result.stdout.lstrip().startswith("[") else json.loads(result.stdout)
     assert len(rows) == 60 and all(r["currency"] == "PEN" and r["price_usd"] is None for r in rows)
     assert "kept without a USD rate (no_usd_rate): PEN 60" in result.stderr
+
+
+def test_reparse_values_kept_rows_once_a_rate_is_configured(store: Any, corpus: Path, tmp_path: Path) -> None:
+    """Both backends: rows kept without a rate are re-valued by `reparse` after [fx.rates] names one."""
+    from gpuprices.replay import reparse
+
+    page = _repriced(corpus, tmp_path, b"S/. ")
+    crawl = store.start_crawl("ebay")
+    url = "https://www.ebay.com/sch/i.html?_nkw=nike+shoes"
+    store.archive_page(crawl_id=crawl, source="ebay", url=url, status=200, body=page.read_bytes())
+    unvalued = _parse(page).listings
+    for listing in unvalued:
+        listing.raw.page_url = url
+    store.save_listings(crawl, unvalued)
+    assert store.unvalued_counts(crawl) == {"PEN": 60}
+
+    report = reparse(store, Enricher.from_settings({"fx": {"rates": {"PEN": PEN_RATE}}}), source="ebay")
+    assert report.pages == 1 and report.listings == 60
+    assert store.unvalued_counts(crawl) == {}
+    rows = list(store.export_rows("observations"))
+    assert len(rows) == 60
+    assert {(r["currency"], r["usd_rate"], r["usd_rate_date"], r["usd_rate_method"]) for r in rows} == {
+        ("PEN", "0.2667", "2026-02-25", "config:BCRP")}
+
+
+def test_a_made_up_api_currency_code_is_a_named_drop() -> None:
+    from gpuprices.core.items import RawListing
+    from gpuprices.pipeline.normalize import DroppedListing, Normalizer
+
+    raw = RawListing(source="ebay-api", site="EBAY_US", item_id="v1|1|0", title="NVIDIA A100 40GB PCIe",
+                     price_value="100.00", currency_raw="QQQ", observed_at=OBSERVED)
+    with pytest.raises(DroppedListing) as info:
+        Normalizer().normalize(raw)
+    assert info.value.reason == "unknown_currency:QQQ"
+    kept = Normalizer().normalize(attrs.evolve(raw, currency_raw="PEN"))
+    assert (kept.price, kept.currency, kept.price_usd, kept.usd_rate_method) == (Decimal("100.00"), "PEN", None, "none")
