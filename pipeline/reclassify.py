@@ -25,10 +25,10 @@ def classified_fields(row: dict[str, Any], enricher: Enricher) -> dict[str, Any]
     """Classification, unit price and seller quarantine of one stored observation row, as column values."""
     fields = enricher.assess(
         title=row["title"] or "", condition_raw=row["condition_raw"], condition=row["condition"],
-        price_usd=Decimal(row["price_usd"]),
+        price_usd=Decimal(row["price_usd"]) if row["price_usd"] is not None else None,
         shipping_usd=Decimal(row["shipping_usd"]) if row["shipping_usd"] is not None else None,
         best_offer_accepted=bool(row["best_offer_accepted"]), price_is_range=row["price_max"] is not None,
-        seller_feedback=row["seller_feedback"])
+        seller_feedback=row["seller_feedback"], currency=row["currency"])
     unit = fields["unit_price_usd"]
     return {**fields, "working": int(fields["working"]), "quarantined": int(fields["quarantined"]),
             "unit_price_usd": str(unit) if unit is not None else None}

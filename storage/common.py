@@ -387,7 +387,7 @@ class SqlStore(IndexTables):
     def observations_for_reclassify(self) -> Iterator[dict[str, Any]]:
         """Every observation with what classification needs (its title, condition, prices, seller)."""
         return self._iter_query(
-            "SELECT o.id, o.listing_id, o.title, o.condition_raw, o.condition, o.price_usd, o.price_max,"
+            "SELECT o.id, o.listing_id, o.title, o.condition_raw, o.condition, o.price_usd, o.price_max, o.currency,"
             " o.shipping_usd, o.best_offer_accepted, l.seller_feedback,"
             f" {', '.join('o.' + c for c in _CLASS_COLUMNS)}"
             " FROM observations o JOIN listings l ON l.id = o.listing_id ORDER BY o.id")
@@ -469,7 +469,8 @@ class SqlStore(IndexTables):
                           "used": "(condition IS NULL OR condition NOT IN ('new', 'open_box', 'for_parts'))"}
                          [str(condition_group)])
         if not include_excluded:
-            where.append("excluded_reason IS NULL AND quarantined = 0 AND working = 1")
+            # A listing without a USD value (no rate for its currency) cannot count in a USD statistic.
+            where.append("excluded_reason IS NULL AND quarantined = 0 AND working = 1 AND price_usd IS NOT NULL")
         sql = "SELECT * FROM listings" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY last_seen_at DESC, id DESC"
         if limit is not None:
@@ -550,6 +551,13 @@ class SqlStore(IndexTables):
             self._execute("INSERT INTO meta (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key)"
                           " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                           [key, value, utcnow()])
+
+    def unvalued_counts(self, crawl_id: int) -> dict[str, int]:
+        """Listings a crawl kept without a USD value (no rate for their currency), by ISO currency."""
+        rows = self._execute(
+            "SELECT currency, COUNT(*) FROM observations WHERE crawl_id = ? AND price_usd IS NULL"
+            " GROUP BY currency ORDER BY currency", [crawl_id]).fetchall()
+        return {str(currency): int(n) for currency, n in rows}
 
     def last_crawls(self) -> list[dict[str, Any]]:
         """The latest crawl of each source."""

@@ -25,16 +25,18 @@ class NormalizedListing:
     """ISO 4217 code of ``price``."""
     currency_raw: str
     """The currency as written (``£``, ``EUR``, ``円``)."""
-    price_usd: Decimal
-    """``price`` in US dollars at ``usd_rate``."""
+    price_usd: Decimal | None
+    """``price`` in US dollars at ``usd_rate``; ``None`` when no rate is known for ``currency`` (the row
+    is kept, exact in its own currency, and left out of every USD statistic)."""
     price_max_usd: Decimal | None = None
     """``price_max`` in US dollars."""
-    usd_rate: Decimal
-    """US dollars per one unit of ``currency``."""
-    usd_rate_date: date
-    """Date of the ECB reference rate used (the observation date or the nearest earlier one)."""
+    usd_rate: Decimal | None
+    """US dollars per one unit of ``currency``; ``None`` when there is no rate."""
+    usd_rate_date: date | None
+    """Date of the rate used (the ECB day: the observation date or the nearest earlier one)."""
     usd_rate_method: str
-    """How the rate was found: ``identity``, ``ecb``, ``ecb-nearest-earlier``, ``ecb-latest-available``."""
+    """How the rate was found: ``identity``, ``ecb``, ``ecb-nearest-earlier``, ``ecb-latest-available``,
+    ``peg``, ``config:<source>`` (the config's ``[fx.rates]``) or ``none`` (no rate: no USD value)."""
     bin_price: Decimal | None = None
     """An auction's Buy It Now price, in ``currency``."""
     shipping: Decimal | None = None
@@ -76,9 +78,9 @@ class NormalizedListing:
     """Why it is quarantined."""
 
     @property
-    def total_usd(self) -> Decimal:
+    def total_usd(self) -> Decimal | None:
         """Price plus shipping in USD (shipping counted as 0 only when known to be free/0)."""
-        return self.price_usd + (self.shipping_usd or Decimal(0))
+        return None if self.price_usd is None else self.price_usd + (self.shipping_usd or Decimal(0))
 
 
 def _text(value: Decimal | date | None) -> str | None:
