@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from gpuprices.core.columns import ROW_COLUMNS, SOURCED
 from gpuprices.core.items import RawListing
 
 
@@ -81,77 +82,22 @@ class NormalizedListing:
         return self.price_usd + (self.shipping_usd or Decimal(0))
 
 
-def _text(value: Decimal | date | None) -> str | None:
-    return None if value is None else str(value)
+_ROW = tuple((column.name, column.value_of()) for column in SOURCED if column.row)
+_STORED = tuple((column.name, column.value_of()) for column in SOURCED)
 
 
 def listing_row(listing: NormalizedListing) -> dict[str, Any]:
-    """The flat row used by ``gpuprices parse``, the database and the exports.
+    """The flat row used by ``gpuprices parse`` and the exports: keys :data:`ROW_COLUMNS`.
 
     Money stays a decimal string (exact); dates are ISO strings.
     """
-    raw = listing.raw
-    return {
-        "source": raw.source,
-        "site": raw.site,
-        "item_id": raw.item_id,
-        "variation_id": raw.variation_id,
-        "title": raw.title,
-        "url": raw.url,
-        "price": _text(listing.price),
-        "price_max": _text(listing.price_max),
-        "currency": listing.currency,
-        "currency_raw": listing.currency_raw,
-        "price_usd": _text(listing.price_usd),
-        "price_max_usd": _text(listing.price_max_usd),
-        "usd_rate": _text(listing.usd_rate),
-        "usd_rate_date": _text(listing.usd_rate_date),
-        "usd_rate_method": listing.usd_rate_method,
-        "price_text": raw.price_text,
-        "bin_price": _text(listing.bin_price),
-        "shipping": _text(listing.shipping),
-        "shipping_currency": listing.shipping_currency,
-        "shipping_usd": _text(listing.shipping_usd),
-        "shipping_estimated": listing.shipping_estimated,
-        "shipping_text": raw.shipping_text,
-        "condition": listing.condition,
-        "condition_raw": raw.condition_raw,
-        "listing_type": raw.listing_type.value if raw.listing_type else None,
-        "buying_options": ",".join(raw.buying_options) or None,
-        "bids": raw.bids,
-        "seller": raw.seller,
-        "seller_feedback": raw.seller_feedback,
-        "location": raw.location,
-        "availability": raw.availability,
-        "sold": raw.sold,
-        "ended": raw.ended,
-        "best_offer_accepted": raw.best_offer_accepted,
-        "sold_at": _text(listing.sold_at),
-        "created_at": raw.created_at,
-        "observed_at": raw.observed_at.isoformat(),
-        "query": raw.query,
-        "model": listing.model,
-        "sku": listing.sku,
-        "memory_gb": listing.memory_gb,
-        "form_factor": listing.form_factor,
-        "gpu_count": listing.gpu_count,
-        "working": listing.working,
-        "excluded_reason": listing.excluded_reason,
-        "classification_note": listing.classification_note,
-        "unit_price_usd": _text(listing.unit_price_usd),
-        "unit_price_note": listing.unit_price_note,
-        "quarantined": listing.quarantined,
-        "quarantine_reason": listing.quarantine_reason,
-    }
+    return {name: value(listing) for name, value in _ROW}
 
 
-ROW_COLUMNS: tuple[str, ...] = tuple(
-    listing_row(
-        NormalizedListing(
-            raw=RawListing(source="", site="", item_id="", title="", observed_at=date.min),  # type: ignore[arg-type]
-            price=Decimal(0), currency="", currency_raw="", price_usd=Decimal(0), usd_rate=Decimal(0),
-            usd_rate_date=date.min, usd_rate_method="",
-        )
-    )
-)
-"""Column order of :func:`listing_row` (for CSV headers even when there are no rows)."""
+def stored_values(listing: NormalizedListing) -> dict[str, Any]:
+    """Every column value a listing carries (:data:`~gpuprices.core.columns.SOURCED`): the row plus
+    the raw texts only observations keep."""
+    return {name: value(listing) for name, value in _STORED}
+
+
+__all__ = ["ROW_COLUMNS", "NormalizedListing", "listing_row", "stored_values"]
