@@ -6,11 +6,13 @@ Money columns are TEXT holding exact decimal strings; analytics cast them when t
 from __future__ import annotations
 
 from collections.abc import Callable
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING
 
 from gpuprices.core.columns import TABLES, table_columns
 from gpuprices.storage.index import index_tables
+
+if TYPE_CHECKING:  # the database is given: importing sqlite-utils imports pandas (see SqliteStore.db)
+    from sqlite_utils import Database
 
 _TYPES: dict[str, type] = {"id": int, "text": str, "integer": int, "money": str, "day": str, "time": str,
                            "flag": int}
