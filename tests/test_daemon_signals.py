@@ -177,7 +177,7 @@ def test_late_results_of_a_failed_crawl_are_discarded_and_survivors_are_ended_be
             # can lag on a machine busy with disk writes: waited for, not polled.)
             assert survivor.wait(timeout=60) == -signal.SIGKILL, daemon_log(config)
             daemon.send_signal(signal.SIGTERM)
-            assert daemon.wait(timeout=90) == 0
+            assert daemon.wait(timeout=90) == 0, daemon_log(config)
     log = daemon_log(config)
     assert log.index(f"its process {survivor.pid} survived the daemon") < log.index("gpuprices daemon started")
     (row,) = query(db, "SELECT status, error FROM crawls WHERE id = ?", (second,))
