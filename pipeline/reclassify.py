@@ -7,8 +7,9 @@ from typing import Any
 
 import attrs
 
-from gpuprices.core.columns import CLASS_IDENTITY, stored_value
+from gpuprices.core.columns import CLASS_IDENTITY, row_value
 from gpuprices.pipeline.enrich import Enricher
+from gpuprices.storage.values import sql_value
 
 
 @attrs.define
@@ -28,7 +29,7 @@ def classified_fields(row: dict[str, Any], enricher: Enricher) -> dict[str, Any]
         shipping_usd=Decimal(row["shipping_usd"]) if row["shipping_usd"] is not None else None,
         best_offer_accepted=bool(row["best_offer_accepted"]), price_is_range=row["price_max"] is not None,
         seller_feedback=row["seller_feedback"])
-    return {name: stored_value(name, value) for name, value in fields.items()}
+    return {name: sql_value(name, row_value(name, value)) for name, value in fields.items()}
 
 
 def reclassify_store(store: Any, enricher: Enricher) -> ReclassifyReport:

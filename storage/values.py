@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from gpuprices.core.columns import FLAG_COLUMNS, names, stored_value, table_columns
+from gpuprices.core.columns import FLAG_COLUMNS, names, table_columns
 
 LISTING_KEY = names([c for c in table_columns("listings") if c.group == "identity" and c.kind != "id"])
 """A listing's identity: ``family``, ``item_id``, ``variation_id``."""
@@ -25,7 +25,11 @@ def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-sql_value = stored_value
+def sql_value(column: str, value: Any) -> Any:
+    """A row value (:func:`~gpuprices.core.listing.listing_row`) as both stores keep it: flags as 0/1."""
+    if column in BOOL_COLUMNS and value is not None:
+        return int(bool(value))
+    return value
 
 READABLE_TABLES = ("listings", "observations", "crawls", "alert_state", "rental_observations")
 """Tables the dashboard may read whole (:meth:`Store.table_columns`)."""

@@ -16,7 +16,7 @@ from gpuprices.core.listing import ROW_COLUMNS, NormalizedListing, listing_row, 
 from gpuprices.pipeline.enrich import Enricher
 from gpuprices.pipeline.reclassify import reclassify_store
 from gpuprices.storage import schema
-from gpuprices.storage.values import LISTING_KEY, LISTING_STATE, OBSERVATION_COLUMNS
+from gpuprices.storage.values import LISTING_KEY, LISTING_STATE, OBSERVATION_COLUMNS, sql_value
 
 # Raw fields read while normalizing (their results are stored), or the listing's key family.
 _NOT_STORED_RAW = {"family", "shipping_currency_raw", "condition_id", "seller_feedback_pct"}
@@ -82,7 +82,7 @@ def test_classify_prints_the_classification_columns() -> None:
 
 def _stored(table: str, row: dict[str, Any], listing: NormalizedListing) -> None:
     """Every declared column of ``table`` holds what the listing carried; the store's own are filled."""
-    expected = {name: columns.stored_value(name, value) for name, value in stored_values(listing).items()}
+    expected = {name: sql_value(name, value) for name, value in stored_values(listing).items()}
     assert list(row) == [c.name for c in table_columns(table)]
     for column in table_columns(table):
         if column.source is None:
@@ -111,7 +111,7 @@ def test_a_full_listing_round_trips_through_the_store_exports_and_reclassify(sto
     fresh = enricher.assess(title=listing.raw.title, condition_raw="Used", condition="used",
                             price_usd=Decimal("24500.00"), shipping_usd=Decimal("35.00"), best_offer_accepted=True,
                             price_is_range=True, seller_feedback=1234)
-    want = {name: columns.stored_value(name, value) for name, value in fresh.items()}
+    want = {name: sql_value(name, columns.row_value(name, value)) for name, value in fresh.items()}
     for table in columns.TABLES:
         row = store.query(f"SELECT {', '.join(RECLASSIFIED)} FROM {table}")[0]
         assert row == {**want, "quarantined": row["quarantined"], "quarantine_reason": row["quarantine_reason"]}

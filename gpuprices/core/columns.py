@@ -21,7 +21,6 @@ import json
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from operator import attrgetter
 from typing import Any
 
 import attrs
@@ -69,7 +68,8 @@ class Column:
     kind: str = attrs.field(validator=attrs.validators.in_(KINDS))
     group: str = attrs.field(validator=attrs.validators.in_(GROUPS))
     tables: tuple[str, ...]
-    source: str | None = None
+    source: str | None = attrs.field(default=None, validator=attrs.validators.optional(
+        attrs.validators.matches_re(r"(raw\.)?[a-z_]+")))
     """Attribute path on the normalized listing (``raw.title``); ``None``: the store fills it in."""
     row: bool = True
     """Part of :func:`~gpuprices.core.listing.listing_row` (needs a ``source``)."""
@@ -95,14 +95,11 @@ class Column:
     def reclassified(self) -> bool:
         return self.group in RECLASSIFIED_GROUPS
 
-    def value_of(self) -> Callable[[Any], Any]:
-        """Listing → this column's value (money and dates as exact text, times as ISO text)."""
-        assert self.source is not None, self.name
-        get = attrgetter(self.source)
-        convert = self.convert or _CONVERT.get(self.kind)
-        if convert is None:
-            return get
-        return lambda listing: convert(get(listing))
+    @property
+    def converter(self) -> Callable[[Any], Any] | None:
+        """Attribute value → column value (money and dates as exact text, times as ISO text); ``None``:
+        the value as it is."""
+        return self.convert or _CONVERT.get(self.kind)
 
 
 _L, _O, _LO = ("listings",), ("observations",), ("listings", "observations")
@@ -217,12 +214,9 @@ CLASS_IDENTITY: tuple[str, ...] = names([column for column in COLUMNS
 """The classification fields whose change means a listing changed class."""
 
 
-def stored_value(name: str, value: Any) -> Any:
-    """A column value as both stores keep it: flags as 0/1, exact decimals and dates as text."""
-    if value is None:
-        return None
-    if name in FLAG_COLUMNS:
-        return int(bool(value))
-    if isinstance(value, Decimal | date):
-        return str(value)
-    return value
+
+def row_value(name: str, value: Any) -> Any:
+    """A value of column ``name`` as :func:`~gpuprices.core.listing.listing_row` writes it (money and
+    dates as exact text)."""
+    convert = BY_NAME[name].converter
+    return value if convert is None or value is None else convert(value)

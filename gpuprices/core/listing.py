@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import attrs
 
-from gpuprices.core.columns import ROW_COLUMNS, SOURCED
+from gpuprices.core.columns import ROW_COLUMNS, SOURCED, Column
 from gpuprices.core.items import RawListing
 
 
@@ -82,22 +83,28 @@ class NormalizedListing:
         return self.price_usd + (self.shipping_usd or Decimal(0))
 
 
-_ROW = tuple((column.name, column.value_of()) for column in SOURCED if column.row)
-_STORED = tuple((column.name, column.value_of()) for column in SOURCED)
+def _row_function(columns: tuple[Column, ...]) -> Callable[[NormalizedListing], dict[str, Any]]:
+    """``listing → {column: value}`` compiled from the declaration into one dict display, as fast as one
+    written out by hand (a call per column made storing a batch 1.5 times slower). The attribute paths
+    are the declaration's own, checked by :class:`Column`."""
+    namespace: dict[str, Any] = {}
+    entries = []
+    for number, column in enumerate(columns):
+        value = f"listing.{column.source}"
+        if column.converter is not None:
+            namespace[f"convert_{number}"] = column.converter
+            value = f"convert_{number}({value})"
+        entries.append(f"{column.name!r}: {value}")
+    exec(f"def row(listing):\n    return {{{', '.join(entries)}}}\n", namespace)
+    return namespace["row"]
 
 
-def listing_row(listing: NormalizedListing) -> dict[str, Any]:
-    """The flat row used by ``gpuprices parse`` and the exports: keys :data:`ROW_COLUMNS`.
-
-    Money stays a decimal string (exact); dates are ISO strings.
-    """
-    return {name: value(listing) for name, value in _ROW}
-
-
-def stored_values(listing: NormalizedListing) -> dict[str, Any]:
-    """Every column value a listing carries (:data:`~gpuprices.core.columns.SOURCED`): the row plus
-    the raw texts only observations keep."""
-    return {name: value(listing) for name, value in _STORED}
+listing_row = _row_function(tuple(column for column in SOURCED if column.row))
+"""The flat row used by ``gpuprices parse`` and the exports, keys :data:`ROW_COLUMNS`: money stays a
+decimal string (exact), dates are ISO strings."""
+stored_values = _row_function(SOURCED)
+"""Every column value a listing carries (:data:`~gpuprices.core.columns.SOURCED`): the row plus the raw
+texts only observations keep."""
 
 
 __all__ = ["ROW_COLUMNS", "NormalizedListing", "listing_row", "stored_values"]
