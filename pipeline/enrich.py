@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from gpuprices.core.columns import CLASSIFICATION
 from gpuprices.core.listing import NormalizedListing
 from gpuprices.pipeline.classify import Catalog, classify, load_catalog
 from gpuprices.pipeline.currency import UsdConverter
@@ -82,11 +83,9 @@ class Enricher:
                                    best_offer_accepted=best_offer_accepted, price_is_range=price_is_range,
                                    currency=currency)
         seller = seller_reason(seller_feedback, self.rules)
-        return {
-            "model": result.model, "sku": result.sku, "memory_gb": result.memory_gb,
-            "form_factor": result.form_factor, "gpu_count": result.gpu_count,
-            "working": bool(result.working) and condition != "for_parts",
-            "excluded_reason": excluded, "classification_note": result.classification_note,
+        return {  # the keys: core.columns.RECLASSIFIED
+            **{name: getattr(result, name) for name in CLASSIFICATION},
+            "working": bool(result.working) and condition != "for_parts", "excluded_reason": excluded,
             "unit_price_usd": unit, "unit_price_note": note,
             "quarantined": seller is not None, "quarantine_reason": seller,
         }

@@ -18,20 +18,28 @@ from typing import Any, Self
 
 import attrs
 
+from gpuprices.core.columns import RECLASSIFIED
 from gpuprices.core.items import PageReport, PageStatus
-from gpuprices.core.listing import NormalizedListing, listing_row
+from gpuprices.core.listing import NormalizedListing, stored_values
 from gpuprices.core.rental import RentalOffer
 from gpuprices.exceptions import StorageError
 from gpuprices.storage.index import IndexTables, utc_day
-from gpuprices.storage.schema import _CLASS_COLUMNS
-from gpuprices.storage.values import LISTING_STATE, OBSERVATION_COLUMNS, READABLE_TABLES, decode_row, sql_value, utcnow
+from gpuprices.storage.values import (
+    LISTING_KEY,
+    LISTING_STATE,
+    OBSERVATION_COLUMNS,
+    READABLE_TABLES,
+    decode_row,
+    sql_value,
+    utcnow,
+)
 
 from . import archive, exports, imports, outbox, rentals  # relative: see storage/outbox.py
 
 logger = logging.getLogger(__name__)
 
 ListingKey = tuple[str, str, str]
-_NEW_LISTING_COLUMNS = ("family", "item_id", "variation_id", *LISTING_STATE, "first_seen_at", "last_seen_at",
+_NEW_LISTING_COLUMNS = (*LISTING_KEY, *LISTING_STATE, "first_seen_at", "last_seen_at",
                         "first_crawl_id", "last_crawl_id")
 
 @attrs.define
@@ -271,7 +279,7 @@ class SqlStore(IndexTables):
             if not batch:
                 self._mark_days(days | self._sale_days(sold))
                 return result
-            rows = [listing_row(item) for item in batch]
+            rows = [stored_values(item) for item in batch]
             keys = [(item.raw.family or item.raw.source, r["item_id"], r["variation_id"] or "")
                     for item, r in zip(batch, rows, strict=True)]
             existing = self._listing_ids(keys)
@@ -300,8 +308,8 @@ class SqlStore(IndexTables):
                 key=lambda values: values[-2])
             self._update_listings(updates)
             result.updated = len(updates)
-            self._insert_observations([self._observation_values(ids[key], crawl_id, row, item)
-                                       for key, row, item in zip(keys, rows, batch, strict=True)])
+            self._insert_observations([self._observation_values(ids[key], crawl_id, row)
+                                       for key, row in zip(keys, rows, strict=True)])
             result.observations = len(batch)
             self._mark_days(days | before | self._sale_days(sold) | self._listing_days(reseller))
             if replace_page is None:
@@ -334,21 +342,9 @@ class SqlStore(IndexTables):
         return found
 
     @staticmethod
-    def _observation_values(listing_id: int, crawl_id: int, row: dict[str, Any],
-                            item: NormalizedListing) -> list[Any]:
-        raw = item.raw
-        extras = {
-            "listing_id": listing_id,
-            "crawl_id": crawl_id,
-            "page_url": raw.page_url,
-            "price_value_raw": raw.price_value,
-            "currency_value_raw": raw.currency_raw,
-            "bin_price_text": raw.bin_price_text,
-            "shipping_value_raw": raw.shipping_value,
-            "sold_at_text": raw.sold_at_text,
-            "extra": json.dumps(raw.extra, ensure_ascii=False, sort_keys=True) if raw.extra else None,
-        }
-        return [sql_value(c, extras[c] if c in extras else row.get(c)) for c in OBSERVATION_COLUMNS]
+    def _observation_values(listing_id: int, crawl_id: int, row: dict[str, Any]) -> list[Any]:
+        values = {**row, "listing_id": listing_id, "crawl_id": crawl_id}
+        return [sql_value(c, values[c]) for c in OBSERVATION_COLUMNS]
 
     # -- quarantine ----------------------------------------------------------------------
     def priced_rows(self, crawl_id: int | None = None) -> list[dict[str, Any]]:
@@ -389,7 +385,7 @@ class SqlStore(IndexTables):
         return self._iter_query(
             "SELECT o.id, o.listing_id, o.title, o.condition_raw, o.condition, o.price_usd, o.price_max, o.currency,"
             " o.shipping_usd, o.best_offer_accepted, l.seller_feedback,"
-            f" {', '.join('o.' + c for c in _CLASS_COLUMNS)}"
+            f" {', '.join('o.' + c for c in RECLASSIFIED)}"
             " FROM observations o JOIN listings l ON l.id = o.listing_id ORDER BY o.id")
 
     def update_observation_classes(self, updates: list[tuple[int, dict[str, Any]]]) -> None:
@@ -405,7 +401,7 @@ class SqlStore(IndexTables):
         """Copy each listing's latest observation's classification onto the listing."""
         assignments = ", ".join(
             f"{c} = (SELECT o.{c} FROM observations o WHERE o.listing_id = listings.id ORDER BY o.id DESC LIMIT 1)"
-            for c in _CLASS_COLUMNS)
+            for c in RECLASSIFIED)
         with self._transaction():
             cursor = self._execute(f"UPDATE listings SET {assignments}")
         return int(cursor.rowcount)
