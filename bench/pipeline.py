@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.data import history_db
+from bench.lxml_cards import CARDS
 from bench.timing import Result, alternate, measure
 
 ROOT = Path(__file__).resolve().parent.parent
-CARDS = "ul.srp-results > li.s-card, ul.srp-results > li.s-item"
 
 # A minimal click CLI doing the bare work: parsel, the same six fields per card, one JSON line each.
 BARE_CLI = f'''
@@ -53,9 +53,8 @@ def search_pages() -> list[Path]:
 def bench_parse() -> Result:
     """parse + normalize + classify of the corpus search pages vs precompiled lxml extraction of the same cards."""
     import lxml.html
-    from lxml.cssselect import CSSSelector
-    from lxml.etree import XPath
 
+    from bench.lxml_cards import card_fields, cards
     from gpuprices.pipeline.enrich import Enricher
     from gpuprices.pipeline.normalize import Normalizer
     from gpuprices.spiders.parsers.ebay_search import parse_search_page
@@ -64,11 +63,6 @@ def bench_parse() -> Result:
     when = datetime(2026, 1, 20, tzinfo=UTC)
     normalizer, enricher = Normalizer(), Enricher.from_settings(None)
     counts = {"listings": 0, "cards": 0}
-    cards = CSSSelector(CARDS)
-    fields = [XPath("string(.//a/@href)"), *(XPath(f"string({CSSSelector(css).path})") for css in (
-        ".s-card__title, .s-item__title",)),
-        *(CSSSelector(css) for css in (".s-card__price, .s-item__price", ".s-card__attribute-row, .s-item__shipping",
-                                       ".s-card__subtitle, .s-item__subtitle"))]
 
     def ours() -> None:
         total = 0
@@ -80,14 +74,9 @@ def bench_parse() -> Result:
     def bare() -> None:
         total = 0
         for blob, _ in blobs:
-            root = lxml.html.fromstring(blob)
-            for card in cards(root):
+            for card in cards(lxml.html.fromstring(blob)):
+                card_fields(card)
                 total += 1
-                card.get("data-listingid")
-                for field in fields:
-                    found = field(card)
-                    if isinstance(found, list):
-                        [element.text_content() for element in found]
         counts["cards"] = total
 
     def floor() -> None:

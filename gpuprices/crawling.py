@@ -38,6 +38,19 @@ class CrawlPlan:
     queries: list[str]
 
 
+# Scrapy components that the settings below switch off (each would raise NotConfigured): left out
+# altogether, so that the crawl child neither imports nor builds them. Robots.txt, retries,
+# AutoThrottle, timeouts, redirects and the HTTP cache stay Scrapy's own, as configured.
+_UNUSED_EXTENSIONS = {
+    "scrapy.extensions.telnet.TelnetConsole": None,  # TELNETCONSOLE_ENABLED = False
+    "scrapy.extensions.remote_control.RemoteControl": None,  # REMOTE_CONTROL_ENABLED = False
+    "scrapy.extensions.memdebug.MemoryDebugger": None,  # MEMDEBUG_ENABLED is off by default
+}
+_UNUSED_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,  # COOKIES_ENABLED = False
+}
+
+
 def scrapy_settings(settings: Settings, *, crawl_id: int, verbose: bool = False) -> dict[str, Any]:
     """Scrapy settings from our configuration: polite by default."""
     crawl = settings.crawl
@@ -64,13 +77,14 @@ def scrapy_settings(settings: Settings, *, crawl_id: int, verbose: bool = False)
         # parent; Scrapy's own error logs (with tracebacks) would repeat them page by page.
         "LOG_LEVEL": "INFO" if verbose else "CRITICAL",
         "DOWNLOADER_MIDDLEWARES": {
+            **_UNUSED_MIDDLEWARES,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "gpuprices.spiders.middlewares.PoliteRetryMiddleware": 550,
             "gpuprices.pipeline.archiving.ArchiveMiddleware": 50,  # near the engine: sees final responses only
             "gpuprices.spiders.redirects.InternalRedirectMiddleware": 60,  # no redirects into private networks
         },
         "SPIDER_MIDDLEWARES": {"gpuprices.spiders.middlewares.ParserErrorMiddleware": 50},  # nearest the spider
-        "EXTENSIONS": {"gpuprices.spiders.progress.ProgressExtension": 500},
+        "EXTENSIONS": {**_UNUSED_EXTENSIONS, "gpuprices.spiders.progress.ProgressExtension": 500},
         "GPUPRICES_DATABASE": str(settings.storage.database),
         "GPUPRICES_CRAWL_ID": crawl_id,
         "GPUPRICES_ARCHIVE": settings.storage.archive,

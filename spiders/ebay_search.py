@@ -17,7 +17,7 @@ from scrapy.http import Response, TextResponse
 
 from gpuprices.core.items import PageReport, PageStatus, RawListing
 from gpuprices.spiders.base import GpupricesSpider, utc_now
-from gpuprices.spiders.parsers.ebay_search import parse_search_selector
+from gpuprices.spiders.parsers.ebay_search import page_selector, parse_search_selector
 from gpuprices.spiders.parsers.pages import site_of
 
 
@@ -85,8 +85,9 @@ class EbaySearchSpider(GpupricesSpider):
             self.logger.error("failed: %s: %s", response.url, reason)
             yield PageReport(url=response.url, status=PageStatus.FAILED, reason=reason, http_status=response.status)
             return
-        result = parse_search_selector(response.selector, url=response.url, site=self.site,
-                                       observed_at=utc_now(), query=query, sold_view=sold,
+        # Parsed from the bytes: Scrapy's response.selector would decode the page into a string first.
+        result = parse_search_selector(page_selector(response.body, response.encoding), url=response.url,
+                                       site=self.site, observed_at=utc_now(), query=query, sold_view=sold,
                                        http_status=response.status)
         if result.reason:
             self.logger.warning("%s: %s: %s", result.status.value, response.url, result.reason)

@@ -16,7 +16,7 @@ from scrapy.http import Response
 from twisted.internet.error import ConnectionRefusedError as TwistedConnectionRefused
 from twisted.internet.error import DNSLookupError
 
-from gpuprices.core.items import PageReport, PageStatus
+from gpuprices.core.items import UNREADABLE_PAGE, PageReport, PageStatus
 from gpuprices.spiders.blocks import detect_block_in_body
 
 logger = logging.getLogger(__name__)
@@ -95,10 +95,6 @@ class PoliteRetryMiddleware(RetryMiddleware):
                 await asyncio.sleep(delay)
         return self._retry(request, f"HTTP {response.status}") or response
 
-
-
-UNREADABLE_PAGE = "unreadable_page"
-"""``dropped`` reason of a page whose parser failed on its content."""
 
 
 class ParserErrorMiddleware:

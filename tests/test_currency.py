@@ -8,10 +8,10 @@ from decimal import Decimal
 from typing import ClassVar
 
 import pytest
-from currency_converter import RateNotFoundError
+from currency_converter import CurrencyConverter, RateNotFoundError
 
 from gpuprices.exceptions import ConversionError
-from gpuprices.pipeline.currency import UsdConversion, UsdConverter
+from gpuprices.pipeline.currency import LazyEcbConverter, UsdConversion, UsdConverter
 
 D = Decimal
 FRIDAY, SATURDAY, SUNDAY = date(2025, 10, 24), date(2025, 10, 25), date(2025, 10, 26)
@@ -92,6 +92,22 @@ def test_float_amount_is_refused(conv: UsdConverter) -> None:
 
 def test_bundled_converter_is_shared() -> None:
     assert UsdConverter().converter is UsdConverter().converter
+
+
+def test_lazy_loading_gives_the_full_load() -> None:
+    """Currency by currency, the lazily loaded table is the library's full load: same currencies,
+    bounds (the reference currency's too) and rates, gaps (weekends, holidays) included."""
+    full = CurrencyConverter(fallback_on_missing_rate=False, fallback_on_wrong_date=False)
+    lazy = LazyEcbConverter()
+    assert lazy.currencies == full.currencies
+    assert lazy.bounds["EUR"] == full.bounds["EUR"]
+    for currency in sorted(full.currencies - {"EUR"}):
+        assert lazy.bounds[currency] == full.bounds[currency], currency
+        assert dict(lazy._rates[currency]) == dict(full._rates[currency]), currency
+    with pytest.raises(ValueError, match="not a supported currency"):
+        lazy.convert(1, "EUR", "XXX", date=FRIDAY)
+    with pytest.raises(RateNotFoundError):
+        lazy.convert(1, "EUR", "USD", date=SATURDAY)
 
 
 # --- a tiny stand-in for CurrencyConverter, to pin rounding and caching ------------------------

@@ -36,6 +36,10 @@ class PageStatus(enum.StrEnum):
     """The page could not be fetched (network error, HTTP error after retries, budget exhausted)."""
 
 
+UNREADABLE_PAGE = "unreadable_page"
+"""``dropped`` reason of a page whose parser failed on its content."""
+
+
 @attrs.define(kw_only=True)
 class RawListing:
     """One listing as a source showed it, before normalization."""

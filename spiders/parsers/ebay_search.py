@@ -20,6 +20,7 @@ Status of a page:
 
 from __future__ import annotations
 
+import codecs
 from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -91,15 +92,16 @@ def parse_search_page(
     sold_view: bool = False,
     http_status: int | None = None,
 ) -> SearchPage:
-    """Parse saved or fetched HTML. Bytes are decoded as UTF-8: saved pages carry no charset."""
+    """Parse saved or fetched HTML. Bytes are read as UTF-8: saved pages carry no charset."""
     # "utf-8-sig" also drops a byte-order mark; undecodable bytes become U+FFFD rather than failing.
-    text = html.decode("utf-8-sig", errors="replace") if isinstance(html, bytes) else html
+    # Only the head is decoded here (4 bytes per character at most); the page goes to lxml as bytes.
+    head = html[: 4 * HEAD_BYTES].decode("utf-8-sig", errors="replace") if isinstance(html, bytes) else html
     # A block page is recognised from its head before paying for a full parse.
-    reason = detect_block(text[:HEAD_BYTES], http_status)
+    reason = detect_block(head[:HEAD_BYTES], http_status)
     if reason is not None:
         return SearchPage(status=PageStatus.BLOCKED, reason=reason)
     return parse_search_selector(
-        Selector(text=text),
+        page_selector(html),
         url=url,
         site=site,
         observed_at=observed_at,
@@ -107,6 +109,16 @@ def parse_search_page(
         sold_view=sold_view,
         http_status=http_status,
     )
+
+
+def page_selector(html: str | bytes, encoding: str = "utf-8") -> Selector:
+    """The page parsed once. Bytes go to lxml as they are (no decoding into a string and encoding
+    back): parsel decodes other encodings itself, and re-reads UTF-8 with undecodable bytes as U+FFFD."""
+    if isinstance(html, str):
+        return Selector(text=html)
+    if codecs.lookup(encoding).name == "utf-8":
+        html = html.removeprefix(codecs.BOM_UTF8)
+    return Selector(body=html, encoding=encoding, type="html")
 
 
 def parse_search_selector(
