@@ -111,13 +111,15 @@ def plan_crawl(settings: Settings, source: str, *, crawl_id: int, queries: list[
 
 
 def run_crawl(settings: Settings, source: str, *, queries: list[str] | None = None, verbose: bool = False,
-              timeout: float | None = None,
-              runner: Callable[[CrawlPlan, float], str | None] | None = None) -> dict[str, Any]:
+              timeout: float | None = None, runner: Callable[[CrawlPlan, float], str | None] | None = None,
+              stop: threading.Event | None = None) -> dict[str, Any]:
     """Crawl ``source`` once in a child process (or with ``runner``, e.g. a Scrapyd job); returns the
     finished ``crawls`` row.
 
     A crawl stopped by a signal (SIGTERM/SIGINT to the daemon, Ctrl-C) is closed as ``aborted``; on
-    Ctrl-C the row is closed before ``KeyboardInterrupt`` goes on up.
+    Ctrl-C the row is closed before ``KeyboardInterrupt`` goes on up. ``stop`` is the caller's stop
+    request (the daemon's): a child that starts after it was set is stopped at once, since the signal's
+    :func:`stop_running_crawls` could not see it yet.
     """
     with open_store(settings.storage.database) as store:
         calls_used = store.api_calls_today(source)
@@ -142,7 +144,7 @@ def run_crawl(settings: Settings, source: str, *, queries: list[str] | None = No
             outcome = ChildOutcome(error=runner(plan, limit))
         else:
             outcome = _run_child(plan, limit, crawl_id=crawl_id, grace=settings.daemon.stop_grace_seconds,
-                                 on_start=record_pid)
+                                 on_start=record_pid, stop=stop)
     except KeyboardInterrupt:
         with open_store(settings.storage.database) as store:
             store.finish_crawl(crawl_id, "aborted", error="interrupted (Ctrl-C)")
@@ -198,7 +200,7 @@ def stop_running_crawls(sig: int = signal.SIGTERM, grace: float = 20.0) -> int:
 
 
 def _run_child(plan: CrawlPlan, timeout: float, *, crawl_id: int, grace: float,
-               on_start: Callable[[int], None] | None = None) -> ChildOutcome:
+               on_start: Callable[[int], None] | None = None, stop: threading.Event | None = None) -> ChildOutcome:
     """Start the child in its own session, record its pid, feed it the plan, wait."""
     payload = json.dumps(attrs.asdict(plan)).encode()
     output = ChildOutput()
@@ -209,6 +211,8 @@ def _run_child(plan: CrawlPlan, timeout: float, *, crawl_id: int, grace: float,
     child = _Child(process)
     with _RUNNING_LOCK:
         _RUNNING[process.pid] = child
+    if stop is not None and stop.is_set():  # asked to stop while this child was starting
+        child.stop(signal.SIGTERM, grace)
     try:
         if on_start is not None:
             on_start(process.pid)

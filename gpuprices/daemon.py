@@ -243,7 +243,7 @@ class Daemon:
             return
         try:
             crawl = run_crawl(self.settings, source, verbose=self.verbose,
-                              runner=self.workers.run if self.workers else None)
+                              runner=self.workers.run if self.workers else None, stop=self.stopping)
             if crawl["status"] == "aborted":
                 logger.warning("%s: aborted (%s)", source, crawl.get("error") or "stopped")
                 return

@@ -17,6 +17,7 @@ import logging
 import queue
 import threading
 from concurrent.futures import Future
+from datetime import UTC, datetime
 from typing import Any
 
 from scrapy import Request, signals
@@ -96,5 +97,7 @@ class ArchiveMiddleware:
                          "status": response.status, "body": response.body,
                          "content_type": content_type.decode("latin-1") if content_type else None,
                          "encoding": response.encoding if isinstance(response, TextResponse) else None,
-                         "meta": meta})
+                         "meta": meta,
+                         # stamped here: the writer may store it a moment later
+                         "fetched_at": datetime.now(UTC).isoformat(timespec="seconds")})
         return response

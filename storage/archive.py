@@ -58,13 +58,14 @@ def page_body(blob: bytes) -> bytes:
 
 def archive_page(store: SqlStore, *, crawl_id: int, source: str, url: str, status: int, body: bytes,
                  content_type: str | None = None, encoding: str | None = None,
-                 meta: dict[str, Any] | None = None) -> int:
+                 meta: dict[str, Any] | None = None, fetched_at: str | None = None) -> int:
+    """Store one fetched page; ``fetched_at`` (ISO, UTC) defaults to now."""
     with store._transaction():
         row = store._execute(
             "INSERT INTO raw_pages (crawl_id, source, url, fetched_at, status, content_type, encoding, size, body,"
             " meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            [crawl_id, source, url, utcnow(), status, content_type, encoding, len(body), compress_body(body),
-             json.dumps(meta or {}, sort_keys=True)]).fetchone()
+            [crawl_id, source, url, fetched_at or utcnow(), status, content_type, encoding, len(body),
+             compress_body(body), json.dumps(meta or {}, sort_keys=True)]).fetchone()
     return int(row[0])
 
 
