@@ -48,6 +48,8 @@ class SqlStore(IndexTables):
 
     backend = "sql"
     """``sqlite`` or ``postgresql``."""
+    builds_lines = False
+    """Whether the database builds export lines itself (:func:`storage.exports.export_lines`)."""
 
     # -- primitives (each backend) -------------------------------------------------------------
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:

@@ -50,6 +50,7 @@ class SqliteStore(SqlStore):
     """The embedded default backend."""
 
     backend = "sqlite"
+    builds_lines = True  # printf() and typeof()
 
     def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
         self.path = Path(path)
