@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlite_utils import Database
-
 from gpuprices.storage.index import index_tables
+from gpuprices.storage.sqlite_db import Database
 
 # Columns shared by `listings` (latest state) and `observations` (every sighting).
 _PRICE_COLUMNS: dict[str, type] = {

@@ -13,11 +13,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-
 from gpuprices.exceptions import DatabaseUnusableError, StorageError
 from gpuprices.storage.common import ListingKey, SaveResult, SqlStore
 from gpuprices.storage.schema import MIGRATIONS, migrate
+from gpuprices.storage.sqlite_db import Database
 from gpuprices.storage.values import (
     BOOL_COLUMNS,
     LISTING_STATE,
