@@ -19,12 +19,19 @@ from typing import Any, Self
 import attrs
 
 from gpuprices.core.items import PageReport, PageStatus
-from gpuprices.core.listing import NormalizedListing, listing_row
+from gpuprices.core.listing import NormalizedListing, row_values
 from gpuprices.core.rental import RentalOffer
 from gpuprices.exceptions import StorageError
 from gpuprices.storage.index import IndexTables, utc_day
 from gpuprices.storage.schema import _CLASS_COLUMNS
-from gpuprices.storage.values import LISTING_STATE, OBSERVATION_COLUMNS, READABLE_TABLES, decode_row, sql_value, utcnow
+from gpuprices.storage.values import (
+    BOOL_COLUMNS,
+    LISTING_STATE,
+    OBSERVATION_COLUMNS,
+    READABLE_TABLES,
+    decode_row,
+    utcnow,
+)
 
 from . import archive, exports, imports, outbox, rentals  # relative: see storage/outbox.py
 
@@ -33,6 +40,10 @@ logger = logging.getLogger(__name__)
 ListingKey = tuple[str, str, str]
 _NEW_LISTING_COLUMNS = ("family", "item_id", "variation_id", *LISTING_STATE, "first_seen_at", "last_seen_at",
                         "first_crawl_id", "last_crawl_id")
+# Row builders compiled once (core.listing): one call per listing, conversions only where a column needs one.
+_ROW_VALUES = row_values(LISTING_STATE, OBSERVATION_COLUMNS, flags=BOOL_COLUMNS, args=("listing_id", "crawl_id"))
+"""listing, listing id, crawl id → (its listing state, its observation)."""
+_LISTING_ID = OBSERVATION_COLUMNS.index("listing_id")
 
 @attrs.define
 class SaveResult:
@@ -90,7 +101,7 @@ class SqlStore(IndexTables):
             f"UPDATE listings SET {', '.join(f'{c} = ?' for c in LISTING_STATE)}, last_seen_at = ?,"
             " last_crawl_id = ? WHERE id = ? AND last_seen_at <= ?", rows)
 
-    def _insert_observations(self, rows: list[list[Any]]) -> None:
+    def _insert_observations(self, rows: Sequence[Sequence[Any]]) -> None:
         self._executemany(f"INSERT INTO observations ({', '.join(OBSERVATION_COLUMNS)})"
                           f" VALUES ({', '.join('?' for _ in OBSERVATION_COLUMNS)})", rows)
 
@@ -273,37 +284,39 @@ class SqlStore(IndexTables):
             if not batch:
                 self._mark_days(days | self._sale_days(sold))
                 return result
-            rows = [listing_row(item) for item in batch]
-            keys = [(item.raw.family or item.raw.source, r["item_id"], r["variation_id"] or "")
-                    for item, r in zip(batch, rows, strict=True)]
+            keys = [(item.raw.family or item.raw.source, item.raw.item_id, item.raw.variation_id or "")
+                    for item in batch]
             existing = self._listing_ids(keys)
             sellers = self._listing_sellers(list(existing.values()))
-            fresh = {key: row for key, row in zip(keys, rows, strict=True) if key not in existing}
+            # The observation's listing id is set once known (a -1 left behind would fail its foreign key).
+            built = [_ROW_VALUES(item, -1, crawl_id) for item in batch]
+            states = [state for state, _ in built]
+            seen = [item.raw.observed_at.isoformat() for item in batch]
+            fresh = {key: (state, at) for key, state, at in zip(keys, states, seen, strict=True) if key not in existing}
             new_ids = self._insert_listings(
                 list(_NEW_LISTING_COLUMNS),
-                [[*key, *(sql_value(c, row.get(c)) for c in LISTING_STATE), row["observed_at"],
-                  row["observed_at"], crawl_id, crawl_id] for key, row in fresh.items()], list(fresh))
+                [[*key, *state, at, at, crawl_id, crawl_id] for key, (state, at) in fresh.items()], list(fresh))
             lost = [key for key in fresh if key not in new_ids]  # another writer inserted them first
             ids = {**existing, **new_ids, **(self._listing_ids(lost) if lost else {})}
             result.new = len(new_ids)
-            for key, row in zip(keys, rows, strict=True):
-                days.add(utc_day(row["observed_at"]))
-                if row["sold"]:
+            days.update(utc_day(at) for at in set(seen))
+            for key, item in zip(keys, batch, strict=True):
+                if item.raw.sold:
                     sold.add(ids[key])
-                    days.add(utc_day(row["sold_at"]))
+                    days.add(utc_day(None if item.sold_at is None else str(item.sold_at)))
             # A listing's seller counts on every day it counted: a new seller changes all of them.
-            reseller = {ids[key] for key, row in zip(keys, rows, strict=True)
-                        if ids[key] in sellers and sellers[ids[key]] != row["seller"]}
+            reseller = {ids[key] for key, item in zip(keys, batch, strict=True)
+                        if ids[key] in sellers and sellers[ids[key]] != item.raw.seller}
             before = self._sale_days(sold)
             # Sorted by id: concurrent writers lock shared listings in the same order (no deadlock).
             updates = sorted(
-                ([*(sql_value(c, row.get(c)) for c in LISTING_STATE), row["observed_at"], crawl_id, ids[key],
-                  row["observed_at"]] for key, row in zip(keys, rows, strict=True) if key not in new_ids),
+                ([*state, at, crawl_id, ids[key], at]
+                 for key, state, at in zip(keys, states, seen, strict=True) if key not in new_ids),
                 key=lambda values: values[-2])
             self._update_listings(updates)
             result.updated = len(updates)
-            self._insert_observations([self._observation_values(ids[key], crawl_id, row, item)
-                                       for key, row, item in zip(keys, rows, batch, strict=True)])
+            self._insert_observations([(*observation[:_LISTING_ID], ids[key], *observation[_LISTING_ID + 1:])
+                                       for key, (_, observation) in zip(keys, built, strict=True)])
             result.observations = len(batch)
             self._mark_days(days | before | self._sale_days(sold) | self._listing_days(reseller))
             if replace_page is None:
@@ -334,23 +347,6 @@ class SqlStore(IndexTables):
                                      chunk).fetchall():
                 found[int(row[0])] = row[1]
         return found
-
-    @staticmethod
-    def _observation_values(listing_id: int, crawl_id: int, row: dict[str, Any],
-                            item: NormalizedListing) -> list[Any]:
-        raw = item.raw
-        extras = {
-            "listing_id": listing_id,
-            "crawl_id": crawl_id,
-            "page_url": raw.page_url,
-            "price_value_raw": raw.price_value,
-            "currency_value_raw": raw.currency_raw,
-            "bin_price_text": raw.bin_price_text,
-            "shipping_value_raw": raw.shipping_value,
-            "sold_at_text": raw.sold_at_text,
-            "extra": json.dumps(raw.extra, ensure_ascii=False, sort_keys=True) if raw.extra else None,
-        }
-        return [sql_value(c, extras[c] if c in extras else row.get(c)) for c in OBSERVATION_COLUMNS]
 
     # -- quarantine ----------------------------------------------------------------------
     def priced_rows(self, crawl_id: int | None = None) -> list[dict[str, Any]]:

@@ -207,7 +207,7 @@ class PostgresStore(SqlStore):
         self.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS _gp_{name} ON COMMIT DELETE ROWS AS"
                           f" SELECT {', '.join(chosen)} FROM {source} WITH NO DATA")
 
-    def _insert_observations(self, rows: list[list[Any]]) -> None:
+    def _insert_observations(self, rows: Sequence[Sequence[Any]]) -> None:
         with self.conn.cursor() as cursor, cursor.copy(
                 f"COPY observations ({', '.join(OBSERVATION_COLUMNS)}) FROM STDIN") as copy:
             for row in rows:
