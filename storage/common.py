@@ -9,6 +9,7 @@ Values travel as Python strings and numbers: money as exact decimal text, times 
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
@@ -41,8 +42,9 @@ ListingKey = tuple[str, str, str]
 _NEW_LISTING_COLUMNS = ("family", "item_id", "variation_id", *LISTING_STATE, "first_seen_at", "last_seen_at",
                         "first_crawl_id", "last_crawl_id")
 # Row builders compiled once (core.listing): one call per listing, conversions only where a column needs one.
-_ROW_VALUES = row_values(LISTING_STATE, OBSERVATION_COLUMNS, flags=BOOL_COLUMNS, args=("listing_id", "crawl_id"))
-"""listing, listing id, crawl id → (its listing state, its observation)."""
+_ROW_VALUES = row_values(LISTING_STATE, OBSERVATION_COLUMNS, flags=BOOL_COLUMNS,
+                         args=("listing_id", "crawl_id", "observed_at"))
+"""listing, listing id, crawl id, observed_at text → (its listing state, its observation)."""
 _LISTING_ID = OBSERVATION_COLUMNS.index("listing_id")
 
 @attrs.define
@@ -271,6 +273,17 @@ class SqlStore(IndexTables):
         counters stay as they were.
         """
         batch = list(listings)
+        # Thousands of short-lived, acyclic rows: the cycle collector would only walk them (and the
+        # whole heap) over and over while they are built.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._save(crawl_id, batch, replace_page)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _save(self, crawl_id: int, batch: list[NormalizedListing], replace_page: str | None) -> SaveResult:
         result = SaveResult()
         with self._transaction():
             # Days whose index rows this batch can change: the days it saw, the sales it touched.
@@ -286,12 +299,17 @@ class SqlStore(IndexTables):
                 return result
             keys = [(item.raw.family or item.raw.source, item.raw.item_id, item.raw.variation_id or "")
                     for item in batch]
-            existing = self._listing_ids(keys)
-            sellers = self._listing_sellers(list(existing.values()))
+            stored = self._stored_listings(keys)
+            existing = {key: listing_id for key, (listing_id, _) in stored.items()}
+            sellers = dict(stored.values())
+            # The listings of a page share one observed_at: its text is written once per batch (by
+            # identity, which the batch keeps alive; equal aware times may differ in offset, so not by value).
+            texts: dict[int, str] = {}
+            seen = [texts.get(id(at)) or texts.setdefault(id(at), at.isoformat())
+                    for at in (item.raw.observed_at for item in batch)]
             # The observation's listing id is set once known (a -1 left behind would fail its foreign key).
-            built = [_ROW_VALUES(item, -1, crawl_id) for item in batch]
+            built = [_ROW_VALUES(item, -1, crawl_id, at) for item, at in zip(batch, seen, strict=True)]
             states = [state for state, _ in built]
-            seen = [item.raw.observed_at.isoformat() for item in batch]
             fresh = {key: (state, at) for key, state, at in zip(keys, states, seen, strict=True) if key not in existing}
             new_ids = self._insert_listings(
                 list(_NEW_LISTING_COLUMNS),
@@ -315,8 +333,10 @@ class SqlStore(IndexTables):
                 key=lambda values: values[-2])
             self._update_listings(updates)
             result.updated = len(updates)
-            self._insert_observations([(*observation[:_LISTING_ID], ids[key], *observation[_LISTING_ID + 1:])
-                                       for key, (_, observation) in zip(keys, built, strict=True)])
+            observations = [list(observation) for _, observation in built]
+            for key, values in zip(keys, observations, strict=True):
+                values[_LISTING_ID] = ids[key]
+            self._insert_observations(observations)
             result.observations = len(batch)
             self._mark_days(days | before | self._sale_days(sold) | self._listing_days(reseller))
             if replace_page is None:
@@ -327,25 +347,22 @@ class SqlStore(IndexTables):
         return result
 
     def _listing_ids(self, keys: list[ListingKey]) -> dict[ListingKey, int]:
-        found: dict[ListingKey, int] = {}
-        unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), 300):  # stay under SQLite's variable limit
-            chunk = unique[start:start + 300]
-            where = " OR ".join("(family = ? AND item_id = ? AND variation_id = ?)" for _ in chunk)
-            params = [part for key in chunk for part in key]
-            for row in self._execute(f"SELECT family, item_id, variation_id, id FROM listings WHERE {where}",
-                                     params).fetchall():
-                found[(row[0], row[1], row[2])] = int(row[3])
-        return found
+        return {key: listing_id for key, (listing_id, _) in self._stored_listings(keys).items()}
 
-    def _listing_sellers(self, ids: list[int]) -> dict[int, Any]:
-        """id → stored seller of these listings."""
-        found: dict[int, Any] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            for row in self._execute(f"SELECT id, seller FROM listings WHERE id IN ({', '.join('?' for _ in chunk)})",
-                                     chunk).fetchall():
-                found[int(row[0])] = row[1]
+    def _stored_listings(self, keys: list[ListingKey]) -> dict[ListingKey, tuple[int, Any]]:
+        """key → (id, seller) of the stored listings among ``keys``: one query per 500 item ids of a
+        family and variation (a batch is usually one family, no variations), on the unique key's index."""
+        found: dict[ListingKey, tuple[int, Any]] = {}
+        groups: dict[tuple[str, str], list[str]] = {}
+        for family, item_id, variation_id in dict.fromkeys(keys):
+            groups.setdefault((family, variation_id), []).append(item_id)
+        for (family, variation_id), item_ids in groups.items():
+            for start in range(0, len(item_ids), 500):  # stay under SQLite's variable limit
+                chunk = item_ids[start:start + 500]
+                sql = (f"SELECT item_id, id, seller FROM listings WHERE family = ? AND variation_id = ?"
+                       f" AND item_id IN ({', '.join('?' for _ in chunk)})")
+                for item_id, listing_id, seller in self._execute(sql, [family, variation_id, *chunk]).fetchall():
+                    found[(family, item_id, variation_id)] = (int(listing_id), seller)
         return found
 
     # -- quarantine ----------------------------------------------------------------------

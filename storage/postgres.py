@@ -171,16 +171,16 @@ class PostgresStore(SqlStore):
         ).fetchall()
         return {(r[0], r[1], r[2]): int(r[3]) for r in found}
 
-    def _listing_ids(self, keys: list[ListingKey]) -> dict[ListingKey, int]:
+    def _stored_listings(self, keys: list[ListingKey]) -> dict[ListingKey, tuple[int, Any]]:
         unique = list(dict.fromkeys(keys))
         if not unique:
             return {}
         found = self.conn.execute(
-            "SELECT l.family, l.item_id, l.variation_id, l.id FROM listings AS l"
+            "SELECT l.family, l.item_id, l.variation_id, l.id, l.seller FROM listings AS l"
             " JOIN unnest(%s::text[], %s::text[], %s::text[]) AS k (family, item_id, variation_id)"
             " USING (family, item_id, variation_id)", [[k[0] for k in unique], [k[1] for k in unique],
                                                        [k[2] for k in unique]]).fetchall()
-        return {(r[0], r[1], r[2]): int(r[3]) for r in found}
+        return {(r[0], r[1], r[2]): (int(r[3]), r[4]) for r in found}
 
     def _update_listings(self, rows: list[list[Any]]) -> None:
         if not rows:
