@@ -19,11 +19,11 @@ from tests.test_index_materialized import _listing
 TITLES = ["NVIDIA H100", "=HYPERLINK(\"http://x\")", "-42", "+cmd", "@SUM(A1)", "-not a number", "plain"]
 
 
-def _store(tmp_path: Path) -> SqliteStore:
+def _store(tmp_path: Path, titles: list[str] = TITLES) -> SqliteStore:
     store = SqliteStore(tmp_path / "export.db")
     crawl = store.start_crawl("ebay")
     items = []
-    for index, title in enumerate(TITLES):
+    for index, title in enumerate(titles):
         item = _listing(index, 0, 12, 0, 1000 + index, "sold" if index % 2 else "asking", 0, index, "used", 0)
         items.append(attrs.evolve(item, raw=attrs.evolve(item.raw, title=title)))
     store.save_listings(crawl, items)
@@ -72,13 +72,7 @@ def test_lines_match_the_tuple_writer_byte_for_byte(tmp_path: Path, monkeypatch:
                                                     chunk: int) -> None:
     """The database-built lines give exactly the CSV the tuple writer gives, odd values included."""
     monkeypatch.setattr(exports, "_CHUNK", chunk)
-    with SqliteStore(tmp_path / "odd.db") as store:
-        crawl = store.start_crawl("ebay")
-        items = []
-        for index, title in enumerate(ODD_TITLES):
-            item = _listing(index, 0, 12, 0, 1000 + index, "sold" if index % 2 else "asking", 0, index, "used", 0)
-            items.append(attrs.evolve(item, raw=attrs.evolve(item.raw, title=title)))
-        store.save_listings(crawl, items)
+    with _store(tmp_path, ODD_TITLES) as store:
         db = store.db.conn
         # Values the program never writes but SQLite's loose typing allows: both writers must agree.
         db.execute("UPDATE observations SET bids = 2.5 WHERE id = 2")
