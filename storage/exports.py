@@ -31,7 +31,7 @@ _OWN_TEXT = frozenset({
     "usd_rate_date", "usd_rate_method", "bin_price", "shipping", "shipping_currency", "shipping_usd", "sold_at",
     "unit_price_usd", "listing_type", "buying_options", "model", "sku", "form_factor", "source", "site",
 })
-_CHUNK = 5000
+_CHUNK = 2000  # rows per fetch: a chunk of lines (≈ 600 kB) stays in the CPU cache between passes
 
 
 @attrs.frozen
@@ -166,7 +166,8 @@ def export_lines(store: SqlStore, table: str, *, since: str | None = None, sourc
     sql = f"SELECT CASE WHEN {flag} THEN -{key} ELSE {key} END, {line}{select.tail} ORDER BY {select.order}"
     separators = len(select.cells) - 1
     for rows in store._iter_chunks(sql, [*select.cell_params, *select.tail_params], _CHUNK):
-        ids, lines = (list(column) for column in zip(*rows, strict=True))
+        ids, text = zip(*rows, strict=True)
+        lines = list(text)
         odd = [i for i, row_id in enumerate(ids) if row_id < 0] if min(ids) < 0 else []
         if "".join(lines).count(CELL) != separators * len(lines):
             odd = sorted({*odd, *(i for i, text in enumerate(lines) if text.count(CELL) != separators)})
