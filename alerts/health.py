@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -42,8 +43,11 @@ class Health:
         return "healthy" if self.healthy else "; ".join(self.problems)
 
 
-def check_crawl(crawl: dict[str, Any], history: list[dict[str, Any]], rules: HealthRules) -> Health:
-    """Judge ``crawl`` (a ``crawls`` row) against the source's earlier crawls (newest first)."""
+def check_crawl(crawl: dict[str, Any], history: list[dict[str, Any]], rules: HealthRules,
+                unvalued: Mapping[str, int] | None = None) -> Health:
+    """Judge ``crawl`` (a ``crawls`` row) against the source's earlier crawls (newest first).
+
+    ``unvalued``: the crawl's listings kept without a USD value, by currency (``Store.unvalued_counts``)."""
     problems: list[str] = []
     pages = int(crawl.get("pages") or 0)
     listings = int(crawl.get("listings") or 0)
@@ -63,6 +67,10 @@ def check_crawl(crawl: dict[str, Any], history: list[dict[str, Any]], rules: Hea
     if unknown:
         symbols = ", ".join(f"{sym!r} ({n})" for sym, n in sorted(unknown.items()))
         problems.append(f"{sum(unknown.values())} listings dropped for an unknown currency: {symbols}")
+    if unvalued:
+        # Kept and exact, but out of every USD statistic until a rate is configured ([fx.rates]).
+        currencies = ", ".join(f"{code} ({n})" for code, n in sorted(unvalued.items()))
+        problems.append(f"{sum(unvalued.values())} listings kept without a USD rate (no_usd_rate): {currencies}")
     unpriced = (int(dropped.get("missing_price", 0)) + int(dropped.get("unparseable_price", 0))
                 + sum(unknown.values()))
     seen = listings + unpriced

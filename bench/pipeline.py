@@ -153,13 +153,10 @@ def _items(count: int, start: int, existing: list[tuple[str, str]]) -> list[Any]
 def bench_ingest() -> Result:
     """``save_listings`` of a crawl's batch into a 1 M-observation store vs pre-flattened executemany of the
     same rows (an upsert of the listings, an id lookup, an insert of the observations), one transaction."""
-    from gpuprices.core.listing import listing_row, row_values
+    from gpuprices.core.listing import stored_values
     from gpuprices.storage.sqlite import SqliteStore
-    from gpuprices.storage.values import BOOL_COLUMNS
     from gpuprices.storage.values import LISTING_STATE as _LISTING_STATE
     from gpuprices.storage.values import OBSERVATION_COLUMNS as _OBSERVATION_COLUMNS
-
-    observation_values = row_values(_OBSERVATION_COLUMNS, flags=BOOL_COLUMNS, args=("listing_id", "crawl_id"))
 
     batch = int(os.environ.get("BENCH_BATCH", "2000"))
     with tempfile.TemporaryDirectory() as folder:
@@ -186,11 +183,11 @@ def bench_ingest() -> Result:
             return store.start_crawl("ebay-api"), _items(batch, rounds[key] * batch, existing)
 
         def flat(crawl: int, items: list[Any]) -> tuple[list[tuple[Any, ...]], list[list[Any]], list[str]]:
-            rows = [listing_row(item) for item in items]
+            rows = [stored_values(item) for item in items]
             listings = [("ebay", r["item_id"], "", *(r[c] for c in _LISTING_STATE), r["observed_at"],
                          r["observed_at"], crawl, crawl) for r in rows]
             # The observation rows complete (outside the timer), listing ids filled in by the timed part.
-            observations = [list(observation_values(item, 0, crawl)[0]) for item in items]
+            observations = [list(SqliteStore._observation_values(0, crawl, r)) for r in rows]
             return listings, observations, [r["item_id"] for r in rows]
 
         def ours_setup() -> None:

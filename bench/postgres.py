@@ -55,7 +55,7 @@ def _server() -> Iterator[Any]:
 def bench_pg_ingest() -> str:
     """N listings through ``PostgresStore.save_listings`` vs a bare ``COPY`` of the same rows."""
     from bench.pipeline import _items
-    from gpuprices.core.listing import listing_row
+    from gpuprices.core.listing import stored_values
     from gpuprices.storage.postgres import PostgresStore
     from gpuprices.storage.values import LISTING_STATE, OBSERVATION_COLUMNS, sql_value
 
@@ -70,9 +70,7 @@ def bench_pg_ingest() -> str:
         with PostgresStore(new_database()) as bare_db:  # same schema, indexes and session settings
             crawl = bare_db.start_crawl("ebay-api")
             start = time.perf_counter()
-            rows = [listing_row(item) for item in items]
-            extras = {"crawl_id": crawl, "page_url": None, "price_value_raw": None, "currency_value_raw": None,
-                      "bin_price_text": None, "shipping_value_raw": None, "sold_at_text": None, "extra": None}
+            rows = [stored_values(item) for item in items]
             listing_columns = ["id", "family", "item_id", "variation_id", *LISTING_STATE, "first_seen_at",
                                "last_seen_at", "first_crawl_id", "last_crawl_id"]
             with bare_db.conn.transaction():
@@ -80,8 +78,8 @@ def bench_pg_ingest() -> str:
                     [n + 1, "ebay", r["item_id"], "", *(sql_value(c, r.get(c)) for c in LISTING_STATE),
                      r["observed_at"], r["observed_at"], crawl, crawl] for n, r in enumerate(rows)])
                 bare_db._copy_rows("observations", list(OBSERVATION_COLUMNS), [
-                    [n + 1 if c == "listing_id" else sql_value(c, extras[c] if c in extras else r.get(c))
-                     for c in OBSERVATION_COLUMNS] for n, r in enumerate(rows)])
+                    [sql_value(c, values[c]) for c in OBSERVATION_COLUMNS]
+                    for values in ({**r, "listing_id": n + 1, "crawl_id": crawl} for n, r in enumerate(rows))])
             bare = time.perf_counter() - start
     return (f"{ours / bare:.2f} x (PostgresStore.save_listings {ours * 1000:.0f} ms vs bare COPY {bare * 1000:.0f} ms "
             f"for {count} listings: {count / ours:,.0f} listings/s; goal <= 2)")

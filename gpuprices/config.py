@@ -35,6 +35,7 @@ from gpuprices.alerts.health import HealthRules
 from gpuprices.alerts.settings import AlertsSettings
 from gpuprices.exceptions import ConfigError
 from gpuprices.market.settings import BreakevenSettings, MarketSettings
+from gpuprices.pipeline.fx_settings import FxSettings
 from gpuprices.pipeline.quarantine import QuarantineRules
 
 DEFAULT_QUERIES = [
@@ -362,6 +363,8 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     catalog: dict[str, Any] = Field(default_factory=dict)
     """User additions to the SKU catalog (see README)."""
+    fx: FxSettings = Field(default_factory=FxSettings)
+    """Exchange rates for currencies the bundled ECB rates do not quote (``[fx.rates]``)."""
 
     @classmethod
     def settings_customise_sources(
@@ -390,10 +393,12 @@ class Settings(BaseSettings):
 
     @property
     def classify_options(self) -> dict[str, Any]:
-        """What :meth:`pipeline.enrich.Enricher.from_settings` takes: catalog additions and quarantine rules.
+        """What :meth:`pipeline.enrich.Enricher.from_settings` takes: catalog additions, quarantine rules
+        and configured exchange rates.
 
         Plain data, so the crawl runner can hand it to a crawl process as JSON."""
-        return {"catalog": self.catalog, "quarantine": self.quarantine.model_dump()}
+        return {"catalog": self.catalog, "quarantine": self.quarantine.model_dump(),
+                "fx": self.fx.model_dump(mode="json")}
 
 
 def _describe(error: dict[str, Any]) -> str:

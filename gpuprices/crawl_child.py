@@ -19,12 +19,6 @@ import os
 import signal
 import sys
 
-# sqlite-utils imports pandas and numpy whenever they are installed (for optional value conversions);
-# a crawl never needs them, and they are a large share of the child's start-up. Blocked before
-# anything is imported, so `import pandas` fails fast here and sqlite-utils goes without.
-for _unneeded in ("pandas", "numpy"):
-    sys.modules.setdefault(_unneeded, None)  # type: ignore[arg-type]
-
 _PR_SET_PDEATHSIG = 1
 
 

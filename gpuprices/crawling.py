@@ -23,7 +23,7 @@ import attrs
 from gpuprices import sources as registry
 from gpuprices.config import Settings
 from gpuprices.exceptions import ConfigError, CrawlError
-from gpuprices.processes import CHILD_MODULE, child_arguments, child_environment, signal_group
+from gpuprices.processes import CHILD_MODULE, ChildOutput, child_arguments, child_environment, signal_group
 from gpuprices.storage.factory import open_store
 
 
@@ -187,8 +187,11 @@ def _run_child(plan: CrawlPlan, timeout: float, *, crawl_id: int, grace: float,
                on_start: Callable[[int], None] | None = None) -> ChildOutcome:
     """Start the child in its own session, record its pid, feed it the plan, wait."""
     payload = json.dumps(attrs.asdict(plan)).encode()
+    output = ChildOutput()
     process = subprocess.Popen([sys.executable, "-m", CHILD_MODULE, *child_arguments(crawl_id)],
-                               stdin=subprocess.PIPE, env=child_environment(), start_new_session=True)
+                               stdin=subprocess.PIPE, env=child_environment(), start_new_session=True,
+                               stdout=output.stdout, stderr=output.stderr)
+    output.start(process)
     child = _Child(process)
     with _RUNNING_LOCK:
         _RUNNING[process.pid] = child
@@ -216,6 +219,7 @@ def _run_child(plan: CrawlPlan, timeout: float, *, crawl_id: int, grace: float,
     finally:
         with _RUNNING_LOCK:
             _RUNNING.pop(process.pid, None)
+        output.join()
     if child.stop_signal is not None:
         return ChildOutcome(error=f"stopped by signal {signal.Signals(child.stop_signal).name}", aborted=True)
     if code != 0:

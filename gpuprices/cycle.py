@@ -104,7 +104,8 @@ def analyse_and_alert(settings: Settings, store: Store, crawls: Sequence[dict[st
     report = report or CycleReport(crawls=list(crawls))
     rules = settings.health
     # Health judges the scraper; imported files are a person's, so an import is never "degraded".
-    report.health = [check_crawl(c, store.recent_crawls(c["source"], rules.history, before_id=c["id"]), rules)
+    report.health = [check_crawl(c, store.recent_crawls(c["source"], rules.history, before_id=c["id"]), rules,
+                                 store.unvalued_counts(c["id"]))
                      for c in crawls if c.get("kind") != "import"]
     evaluator = RuleEvaluator(store, settings.alerts.rules, [c.name for c in settings.alerts.channels], now)
     firings = list(evaluator.health_rules(report.health))

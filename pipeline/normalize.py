@@ -11,13 +11,15 @@ import attrs
 
 from gpuprices.core.items import RawListing
 from gpuprices.core.listing import NormalizedListing
-from gpuprices.core.money import ParsedPrice, parse_price, parse_shipping
+from gpuprices.core.money import ParsedPrice, known_currency, parse_price, parse_shipping
 from gpuprices.exceptions import ConversionError, PriceParseError, UnknownCurrencyError
 from gpuprices.pipeline.conditions import normalize_condition
-from gpuprices.pipeline.currency import UsdConverter
+from gpuprices.pipeline.currency import UsdConversion, UsdConverter
 from gpuprices.pipeline.dates import parse_sold_date
 
 _ISO_CODE = re.compile(r"^[A-Z]{3}$")
+NO_USD_RATE = "none"
+"""``usd_rate_method`` of a listing kept without a USD value: its currency has no known rate."""
 UNKNOWN_CURRENCY = "unknown_currency"
 """Drop reason prefix of a price in a currency we cannot name: ``unknown_currency:<symbol>``."""
 _IMPLAUSIBLE = Decimal("1e12")
@@ -42,6 +44,8 @@ def _api_price(value: str, currency: str | None) -> ParsedPrice:
     code = (currency or "").strip().upper()
     if not _ISO_CODE.match(code):
         raise PriceParseError(f"API price currency {currency!r} is not an ISO 4217 code")
+    if not known_currency(code):  # kept rows need a real currency; a made-up code is a named drop
+        raise UnknownCurrencyError(code, f"{value} {currency}")
     if not amount.is_finite() or amount <= 0:
         raise PriceParseError(f"API price value {value!r} is not positive")
     return ParsedPrice(amount=amount, amount_max=None, currency=code, currency_raw=currency or code)
@@ -75,15 +79,18 @@ class Normalizer:
 
         on = raw.observed_at.date()
         try:
-            conversion = self.converter.convert(price.amount, price.currency, on)
+            conversion: UsdConversion | None = self.converter.convert(price.amount, price.currency, on)
             price_max_usd = (
                 self.converter.convert(price.amount_max, price.currency, on).amount_usd
                 if price.amount_max is not None
                 else None
             )
-        except ConversionError as exc:
-            raise DroppedListing("no_usd_rate", str(exc)) from None
-        if conversion.amount_usd <= 0:  # "IDR1", "$0.001": a real listing is worth at least a cent
+        except ConversionError:
+            # Kept, exact in its own currency, with no USD value (usd_rate_method "none"): the USD
+            # index, premium and alerts skip it, and a configured [fx.rates] entry plus `reparse`
+            # values it later. A price is never guessed.
+            conversion, price_max_usd = None, None
+        if conversion is not None and conversion.amount_usd <= 0:  # "IDR1", "$0.001": at least a cent
             raise DroppedListing("below_one_cent", f"item {raw.item_id}: {price.amount} {price.currency} < $0.01")
 
         bin_price = None
@@ -112,7 +119,7 @@ class Normalizer:
             try:
                 shipping_usd = self.converter.convert(shipping, shipping_currency, on).amount_usd
             except ConversionError:
-                shipping = shipping_currency = None  # unknown beats wrong
+                shipping_usd = None  # kept exact in its own currency; no USD value without a rate
 
         return NormalizedListing(
             raw=raw,
@@ -120,11 +127,11 @@ class Normalizer:
             price_max=price.amount_max,
             currency=price.currency,
             currency_raw=price.currency_raw,
-            price_usd=conversion.amount_usd,
+            price_usd=conversion.amount_usd if conversion else None,
             price_max_usd=price_max_usd,
-            usd_rate=conversion.rate,
-            usd_rate_date=conversion.rate_date,
-            usd_rate_method=conversion.method,
+            usd_rate=conversion.rate if conversion else None,
+            usd_rate_date=conversion.rate_date if conversion else None,
+            usd_rate_method=conversion.method if conversion else NO_USD_RATE,
             bin_price=bin_price,
             shipping=shipping,
             shipping_currency=shipping_currency,

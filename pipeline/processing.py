@@ -21,7 +21,7 @@ class ListingProcessor:
     item ids they are, so a listing seen by two sources of one marketplace is one listing."""
 
     def __init__(self, enricher: Enricher, family: str = "") -> None:
-        self.normalizer = Normalizer()
+        self.normalizer = Normalizer(converter=enricher.converter)
         self.enricher = enricher
         self.family = family
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import attrs
 
+from gpuprices.core.columns import CLASS_IDENTITY, row_value
 from gpuprices.pipeline.enrich import Enricher
-
-_CLASS_FIELDS = ("model", "sku", "memory_gb", "form_factor", "gpu_count", "working", "excluded_reason")
+from gpuprices.storage.values import sql_value
 
 
 @attrs.define
@@ -17,7 +17,7 @@ class ReclassifyReport:
     observations: int = 0
     listings: int = 0
     changed: int = 0
-    """Listings whose class (model, SKU, memory, form factor, count, working, exclusion) changed."""
+    """Listings whose class (:data:`~gpuprices.core.columns.CLASS_IDENTITY`) changed."""
     quarantine_changed: int = 0
 
 
@@ -25,13 +25,11 @@ def classified_fields(row: dict[str, Any], enricher: Enricher) -> dict[str, Any]
     """Classification, unit price and seller quarantine of one stored observation row, as column values."""
     fields = enricher.assess(
         title=row["title"] or "", condition_raw=row["condition_raw"], condition=row["condition"],
-        price_usd=Decimal(row["price_usd"]),
+        price_usd=Decimal(row["price_usd"]) if row["price_usd"] is not None else None,
         shipping_usd=Decimal(row["shipping_usd"]) if row["shipping_usd"] is not None else None,
         best_offer_accepted=bool(row["best_offer_accepted"]), price_is_range=row["price_max"] is not None,
-        seller_feedback=row["seller_feedback"])
-    unit = fields["unit_price_usd"]
-    return {**fields, "working": int(fields["working"]), "quarantined": int(fields["quarantined"]),
-            "unit_price_usd": str(unit) if unit is not None else None}
+        seller_feedback=row["seller_feedback"], currency=row["currency"])
+    return {name: sql_value(name, row_value(name, value)) for name, value in fields.items()}
 
 
 def reclassify_store(store: Any, enricher: Enricher) -> ReclassifyReport:
@@ -42,7 +40,7 @@ def reclassify_store(store: Any, enricher: Enricher) -> ReclassifyReport:
     for row in store.observations_for_reclassify():
         fields = classified_fields(row, enricher)
         report.observations += 1
-        if any(_norm(row[f]) != _norm(fields[f]) for f in _CLASS_FIELDS):
+        if any(_norm(row[f]) != _norm(fields[f]) for f in CLASS_IDENTITY):
             changed_listings.add(row["listing_id"])
         updates.append((row["id"], fields))
         if len(updates) >= 500:

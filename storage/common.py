@@ -19,18 +19,19 @@ from typing import Any, Self
 
 import attrs
 
+from gpuprices.core.columns import RECLASSIFIED
 from gpuprices.core.items import PageReport, PageStatus
-from gpuprices.core.listing import NormalizedListing, row_values
+from gpuprices.core.listing import NormalizedListing, stored_values
 from gpuprices.core.rental import RentalOffer
 from gpuprices.exceptions import StorageError
 from gpuprices.storage.index import IndexTables, utc_day
-from gpuprices.storage.schema import _CLASS_COLUMNS
 from gpuprices.storage.values import (
-    BOOL_COLUMNS,
+    LISTING_KEY,
     LISTING_STATE,
     OBSERVATION_COLUMNS,
     READABLE_TABLES,
     decode_row,
+    sql_value,
     utcnow,
 )
 
@@ -39,13 +40,8 @@ from . import archive, exports, imports, outbox, rentals  # relative: see storag
 logger = logging.getLogger(__name__)
 
 ListingKey = tuple[str, str, str]
-_NEW_LISTING_COLUMNS = ("family", "item_id", "variation_id", *LISTING_STATE, "first_seen_at", "last_seen_at",
+_NEW_LISTING_COLUMNS = (*LISTING_KEY, *LISTING_STATE, "first_seen_at", "last_seen_at",
                         "first_crawl_id", "last_crawl_id")
-# Row builders compiled once (core.listing): one call per listing, conversions only where a column needs one.
-_ROW_VALUES = row_values(LISTING_STATE, OBSERVATION_COLUMNS, flags=BOOL_COLUMNS,
-                         args=("listing_id", "crawl_id", "observed_at"))
-"""listing, listing id, crawl id, observed_at text → (its listing state, its observation)."""
-_LISTING_ID = OBSERVATION_COLUMNS.index("listing_id")
 
 @attrs.define
 class SaveResult:
@@ -103,7 +99,7 @@ class SqlStore(IndexTables):
             f"UPDATE listings SET {', '.join(f'{c} = ?' for c in LISTING_STATE)}, last_seen_at = ?,"
             " last_crawl_id = ? WHERE id = ? AND last_seen_at <= ?", rows)
 
-    def _insert_observations(self, rows: Sequence[Sequence[Any]]) -> None:
+    def _insert_observations(self, rows: list[list[Any]]) -> None:
         self._executemany(f"INSERT INTO observations ({', '.join(OBSERVATION_COLUMNS)})"
                           f" VALUES ({', '.join('?' for _ in OBSERVATION_COLUMNS)})", rows)
 
@@ -297,46 +293,37 @@ class SqlStore(IndexTables):
             if not batch:
                 self._mark_days(days | self._sale_days(sold))
                 return result
-            keys = [(item.raw.family or item.raw.source, item.raw.item_id, item.raw.variation_id or "")
-                    for item in batch]
-            stored = self._stored_listings(keys)
-            existing = {key: listing_id for key, (listing_id, _) in stored.items()}
-            sellers = dict(stored.values())
-            # The listings of a page share one observed_at: its text is written once per batch (by
-            # identity, which the batch keeps alive; equal aware times may differ in offset, so not by value).
-            texts: dict[int, str] = {}
-            seen = [texts.get(id(at)) or texts.setdefault(id(at), at.isoformat())
-                    for at in (item.raw.observed_at for item in batch)]
-            # The observation's listing id is set once known (a -1 left behind would fail its foreign key).
-            built = [_ROW_VALUES(item, -1, crawl_id, at) for item, at in zip(batch, seen, strict=True)]
-            states = [state for state, _ in built]
-            fresh = {key: (state, at) for key, state, at in zip(keys, states, seen, strict=True) if key not in existing}
+            rows = [stored_values(item) for item in batch]
+            keys = [(item.raw.family or item.raw.source, r["item_id"], r["variation_id"] or "")
+                    for item, r in zip(batch, rows, strict=True)]
+            existing = self._listing_ids(keys)
+            sellers = self._listing_sellers(list(existing.values()))
+            fresh = {key: row for key, row in zip(keys, rows, strict=True) if key not in existing}
             new_ids = self._insert_listings(
                 list(_NEW_LISTING_COLUMNS),
-                [[*key, *state, at, at, crawl_id, crawl_id] for key, (state, at) in fresh.items()], list(fresh))
+                [[*key, *(sql_value(c, row.get(c)) for c in LISTING_STATE), row["observed_at"],
+                  row["observed_at"], crawl_id, crawl_id] for key, row in fresh.items()], list(fresh))
             lost = [key for key in fresh if key not in new_ids]  # another writer inserted them first
             ids = {**existing, **new_ids, **(self._listing_ids(lost) if lost else {})}
             result.new = len(new_ids)
-            days.update(utc_day(at) for at in set(seen))
-            for key, item in zip(keys, batch, strict=True):
-                if item.raw.sold:
+            for key, row in zip(keys, rows, strict=True):
+                days.add(utc_day(row["observed_at"]))
+                if row["sold"]:
                     sold.add(ids[key])
-                    days.add(utc_day(None if item.sold_at is None else str(item.sold_at)))
+                    days.add(utc_day(row["sold_at"]))
             # A listing's seller counts on every day it counted: a new seller changes all of them.
-            reseller = {ids[key] for key, item in zip(keys, batch, strict=True)
-                        if ids[key] in sellers and sellers[ids[key]] != item.raw.seller}
+            reseller = {ids[key] for key, row in zip(keys, rows, strict=True)
+                        if ids[key] in sellers and sellers[ids[key]] != row["seller"]}
             before = self._sale_days(sold)
             # Sorted by id: concurrent writers lock shared listings in the same order (no deadlock).
             updates = sorted(
-                ([*state, at, crawl_id, ids[key], at]
-                 for key, state, at in zip(keys, states, seen, strict=True) if key not in new_ids),
+                ([*(sql_value(c, row.get(c)) for c in LISTING_STATE), row["observed_at"], crawl_id, ids[key],
+                  row["observed_at"]] for key, row in zip(keys, rows, strict=True) if key not in new_ids),
                 key=lambda values: values[-2])
             self._update_listings(updates)
             result.updated = len(updates)
-            observations = [list(observation) for _, observation in built]
-            for key, values in zip(keys, observations, strict=True):
-                values[_LISTING_ID] = ids[key]
-            self._insert_observations(observations)
+            self._insert_observations([self._observation_values(ids[key], crawl_id, row)
+                                       for key, row in zip(keys, rows, strict=True)])
             result.observations = len(batch)
             self._mark_days(days | before | self._sale_days(sold) | self._listing_days(reseller))
             if replace_page is None:
@@ -347,23 +334,31 @@ class SqlStore(IndexTables):
         return result
 
     def _listing_ids(self, keys: list[ListingKey]) -> dict[ListingKey, int]:
-        return {key: listing_id for key, (listing_id, _) in self._stored_listings(keys).items()}
-
-    def _stored_listings(self, keys: list[ListingKey]) -> dict[ListingKey, tuple[int, Any]]:
-        """key → (id, seller) of the stored listings among ``keys``: one query per 500 item ids of a
-        family and variation (a batch is usually one family, no variations), on the unique key's index."""
-        found: dict[ListingKey, tuple[int, Any]] = {}
-        groups: dict[tuple[str, str], list[str]] = {}
-        for family, item_id, variation_id in dict.fromkeys(keys):
-            groups.setdefault((family, variation_id), []).append(item_id)
-        for (family, variation_id), item_ids in groups.items():
-            for start in range(0, len(item_ids), 500):  # stay under SQLite's variable limit
-                chunk = item_ids[start:start + 500]
-                sql = (f"SELECT item_id, id, seller FROM listings WHERE family = ? AND variation_id = ?"
-                       f" AND item_id IN ({', '.join('?' for _ in chunk)})")
-                for item_id, listing_id, seller in self._execute(sql, [family, variation_id, *chunk]).fetchall():
-                    found[(family, item_id, variation_id)] = (int(listing_id), seller)
+        found: dict[ListingKey, int] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 300):  # stay under SQLite's variable limit
+            chunk = unique[start:start + 300]
+            where = " OR ".join("(family = ? AND item_id = ? AND variation_id = ?)" for _ in chunk)
+            params = [part for key in chunk for part in key]
+            for row in self._execute(f"SELECT family, item_id, variation_id, id FROM listings WHERE {where}",
+                                     params).fetchall():
+                found[(row[0], row[1], row[2])] = int(row[3])
         return found
+
+    def _listing_sellers(self, ids: list[int]) -> dict[int, Any]:
+        """id → stored seller of these listings."""
+        found: dict[int, Any] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for row in self._execute(f"SELECT id, seller FROM listings WHERE id IN ({', '.join('?' for _ in chunk)})",
+                                     chunk).fetchall():
+                found[int(row[0])] = row[1]
+        return found
+
+    @staticmethod
+    def _observation_values(listing_id: int, crawl_id: int, row: dict[str, Any]) -> list[Any]:
+        values = {**row, "listing_id": listing_id, "crawl_id": crawl_id}
+        return [sql_value(c, values[c]) for c in OBSERVATION_COLUMNS]
 
     # -- quarantine ----------------------------------------------------------------------
     def priced_rows(self, crawl_id: int | None = None) -> list[dict[str, Any]]:
@@ -402,9 +397,9 @@ class SqlStore(IndexTables):
     def observations_for_reclassify(self) -> Iterator[dict[str, Any]]:
         """Every observation with what classification needs (its title, condition, prices, seller)."""
         return self._iter_query(
-            "SELECT o.id, o.listing_id, o.title, o.condition_raw, o.condition, o.price_usd, o.price_max,"
+            "SELECT o.id, o.listing_id, o.title, o.condition_raw, o.condition, o.price_usd, o.price_max, o.currency,"
             " o.shipping_usd, o.best_offer_accepted, l.seller_feedback,"
-            f" {', '.join('o.' + c for c in _CLASS_COLUMNS)}"
+            f" {', '.join('o.' + c for c in RECLASSIFIED)}"
             " FROM observations o JOIN listings l ON l.id = o.listing_id ORDER BY o.id")
 
     def update_observation_classes(self, updates: list[tuple[int, dict[str, Any]]]) -> None:
@@ -420,7 +415,7 @@ class SqlStore(IndexTables):
         """Copy each listing's latest observation's classification onto the listing."""
         assignments = ", ".join(
             f"{c} = (SELECT o.{c} FROM observations o WHERE o.listing_id = listings.id ORDER BY o.id DESC LIMIT 1)"
-            for c in _CLASS_COLUMNS)
+            for c in RECLASSIFIED)
         with self._transaction():
             cursor = self._execute(f"UPDATE listings SET {assignments}")
         return int(cursor.rowcount)
@@ -484,7 +479,8 @@ class SqlStore(IndexTables):
                           "used": "(condition IS NULL OR condition NOT IN ('new', 'open_box', 'for_parts'))"}
                          [str(condition_group)])
         if not include_excluded:
-            where.append("excluded_reason IS NULL AND quarantined = 0 AND working = 1")
+            # A listing without a USD value (no rate for its currency) cannot count in a USD statistic.
+            where.append("excluded_reason IS NULL AND quarantined = 0 AND working = 1 AND price_usd IS NOT NULL")
         sql = "SELECT * FROM listings" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY last_seen_at DESC, id DESC"
         if limit is not None:
@@ -565,6 +561,13 @@ class SqlStore(IndexTables):
             self._execute("INSERT INTO meta (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key)"
                           " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                           [key, value, utcnow()])
+
+    def unvalued_counts(self, crawl_id: int) -> dict[str, int]:
+        """Listings a crawl kept without a USD value (no rate for their currency), by ISO currency."""
+        rows = self._execute(
+            "SELECT currency, COUNT(*) FROM observations WHERE crawl_id = ? AND price_usd IS NULL"
+            " GROUP BY currency ORDER BY currency", [crawl_id]).fetchall()
+        return {str(currency): int(n) for currency, n in rows}
 
     def last_crawls(self) -> list[dict[str, Any]]:
         """The latest crawl of each source."""

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from gpuprices.core.columns import OWN_TEXT
 from gpuprices.core.rows import CELL
-from gpuprices.storage.values import BOOL_COLUMNS
+from gpuprices.storage.values import BOOL_COLUMNS, LISTING_KEY
 
 if TYPE_CHECKING:
     from .common import SqlStore  # relative: the folder is also type-checked as the package "storage"
@@ -20,17 +21,13 @@ EXPORT_TABLES = ("listings", "observations", "crawls")
 _QUERIES: dict[str, tuple[str, str, str, str, tuple[tuple[str, str, tuple[str, ...] | None], ...]]] = {
     "listings": ("listings", "last_seen_at", "source", "id", (("", "listings", None),)),
     "observations": ("observations o JOIN listings l ON l.id = o.listing_id", "o.observed_at", "o.source", "o.id",
-                     (("l", "listings", ("family", "item_id", "variation_id")), ("o", "observations", None))),
+                     (("l", "listings", LISTING_KEY), ("o", "observations", None))),
     "crawls": ("crawls", "started_at", "source", "id", (("", "crawls", None),)),
 }
 # Text this program formats itself (times, ISO dates, decimal amounts, currency codes, statuses, JSON
-# it wrote): never written by a stranger, so it needs no spreadsheet-formula check.
-_OWN_TEXT = frozenset({
-    "family", "started_at", "finished_at", "status", "queries", "dropped", "observed_at", "first_seen_at",
-    "last_seen_at", "created_at", "price", "price_max", "currency", "price_usd", "price_max_usd", "usd_rate",
-    "usd_rate_date", "usd_rate_method", "bin_price", "shipping", "shipping_currency", "shipping_usd", "sold_at",
-    "unit_price_usd", "listing_type", "buying_options", "model", "sku", "form_factor", "source", "site",
-})
+# it wrote): never written by a stranger, so it needs no spreadsheet-formula check. Listing columns
+# say so in their declaration (core.columns).
+_OWN_TEXT = OWN_TEXT | {"started_at", "finished_at", "status", "queries", "dropped"}
 _CHUNK = 2000  # rows per fetch: a chunk of lines (≈ 600 kB) stays in the CPU cache between passes
 
 

@@ -6,51 +6,36 @@ Money columns are TEXT holding exact decimal strings; analytics cast them when t
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from gpuprices.core.columns import TABLES, table_columns
 from gpuprices.storage.index import index_tables
-from gpuprices.storage.sqlite_db import Database
 
-# Columns shared by `listings` (latest state) and `observations` (every sighting).
-_PRICE_COLUMNS: dict[str, type] = {
-    "price": str,
-    "price_max": str,
-    "currency": str,
-    "currency_raw": str,
-    "price_usd": str,
-    "price_max_usd": str,
-    "usd_rate": str,
-    "usd_rate_date": str,
-    "usd_rate_method": str,
-    "bin_price": str,
-    "shipping": str,
-    "shipping_currency": str,
-    "shipping_usd": str,
-    "shipping_estimated": int,
-    "condition": str,
-    "condition_raw": str,
-    "listing_type": str,
-    "buying_options": str,
-    "bids": int,
-    "sold": int,
-    "ended": int,
-    "best_offer_accepted": int,
-    "sold_at": str,
-}
+if TYPE_CHECKING:  # the database is given: importing sqlite-utils imports pandas (see SqliteStore.db)
+    from sqlite_utils import Database
 
-_CLASS_COLUMNS: dict[str, type] = {
-    "model": str,
-    "sku": str,
-    "memory_gb": int,
-    "form_factor": str,
-    "gpu_count": int,
-    "working": int,
-    "excluded_reason": str,
-    "classification_note": str,
-    "unit_price_usd": str,
-    "unit_price_note": str,
-    "quarantined": int,
-    "quarantine_reason": str,
-}
+_TYPES: dict[str, type] = {"id": int, "text": str, "integer": int, "money": str, "day": str, "time": str,
+                           "flag": int}
+"""SQLite (sqlite-utils) type of each column kind: money and dates are exact text."""
+
+
+def _create_declared(db: Database, table: str) -> None:
+    """``listings`` or ``observations`` as first created: the declared columns of schema version 1."""
+    columns = table_columns(table, until=1)
+    db.table(table).create(
+        {column.name: _TYPES[column.kind] for column in columns}, pk="id", if_not_exists=True,
+        not_null={column.name for column in columns if column.not_null} or None,
+        defaults={column.name: column.default for column in columns if column.default is not None} or None,
+        foreign_keys=[(column.name, column.references, "id") for column in columns if column.references] or None)
+
+
+def _add_declared(db: Database, version: int) -> None:
+    """The declared columns a schema version added (a migration step)."""
+    for table in TABLES:
+        present = db.table(table).columns_dict
+        for column in table_columns(table, since=version, until=version):
+            if column.name not in present:
+                db.table(table).add_column(column.name, _TYPES[column.kind])
 
 
 def _v1_initial(db: Database) -> None:
@@ -111,62 +96,12 @@ def _v1_initial(db: Database) -> None:
     )
     db.table("pages").create_index(["crawl_id"], if_not_exists=True)
 
-    db.table("listings").create(
-        {
-            "id": int,
-            "family": str,
-            "item_id": str,
-            "variation_id": str,
-            "source": str,
-            "site": str,
-            "url": str,
-            "title": str,
-            **_PRICE_COLUMNS,
-            "seller": str,
-            "seller_feedback": int,
-            "location": str,
-            "created_at": str,
-            **_CLASS_COLUMNS,
-            "first_seen_at": str,
-            "last_seen_at": str,
-            "first_crawl_id": int,
-            "last_crawl_id": int,
-        },
-        pk="id",
-        if_not_exists=True,
-        not_null={"family", "item_id", "variation_id"},
-        defaults={"variation_id": ""},
-    )
+    _create_declared(db, "listings")
     db.table("listings").create_index(["family", "item_id", "variation_id"], unique=True, if_not_exists=True)
     db.table("listings").create_index(["last_seen_at"], if_not_exists=True)
     db.table("listings").create_index(["sku"], if_not_exists=True)
 
-    db.table("observations").create(
-        {
-            "id": int,
-            "listing_id": int,
-            "crawl_id": int,
-            "source": str,
-            "site": str,
-            "observed_at": str,
-            "query": str,
-            "page_url": str,
-            "title": str,
-            "price_text": str,
-            "price_value_raw": str,
-            "currency_value_raw": str,
-            "bin_price_text": str,
-            "shipping_text": str,
-            "shipping_value_raw": str,
-            "sold_at_text": str,
-            **_PRICE_COLUMNS,
-            **_CLASS_COLUMNS,
-            "extra": str,
-        },
-        pk="id",
-        if_not_exists=True,
-        foreign_keys=[("listing_id", "listings", "id"), ("crawl_id", "crawls", "id")],
-    )
+    _create_declared(db, "observations")
     db.table("observations").create_index(["listing_id"], if_not_exists=True)
     db.table("observations").create_index(["crawl_id"], if_not_exists=True)
     db.table("observations").create_index(["observed_at"], if_not_exists=True)
@@ -213,9 +148,7 @@ def _v2_alerts(db: Database) -> None:
 
 def _v3_more_sources(db: Database) -> None:
     # Retailer pages say whether an offer is in stock; out of stock is a state, not a missing price.
-    for table in ("listings", "observations"):
-        if "availability" not in db.table(table).columns_dict:
-            db.table(table).add_column("availability", str)
+    _add_declared(db, 3)
     # Watch lists added from the command line (`gpuprices watch add`), beside those in the config.
     db.table("watches").create({"id": int, "source": str, "target": str, "added_at": str}, pk="id",
                                not_null={"source", "target"}, if_not_exists=True)

@@ -7,16 +7,16 @@ migrations and the primitives they run on.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpuprices.exceptions import DatabaseUnusableError, StorageError
 from gpuprices.storage.common import ListingKey, SaveResult, SqlStore
 from gpuprices.storage.schema import MIGRATIONS, migrate
-from gpuprices.storage.sqlite_db import Database
 from gpuprices.storage.values import (
     BOOL_COLUMNS,
     LISTING_STATE,
@@ -28,6 +28,9 @@ from gpuprices.storage.values import (
 )
 
 from . import index  # relative: see storage/outbox.py
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 __all__ = ["BOOL_COLUMNS", "LISTING_STATE", "OBSERVATION_COLUMNS", "SaveResult", "SqliteStore", "decode_row",
            "source_family", "sql_value", "storage_error", "utcnow"]
@@ -58,59 +61,72 @@ class SqliteStore(SqlStore):
                 raise StorageError(f"database folder does not exist: {self.path.parent}")
             # Never open the file ourselves: closing any descriptor of it would drop the POSIX locks
             # of this process's other SQLite connections (SQLite's "how to corrupt", 2.2).
-            conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
-            self.db = Database(conn)
+            self.conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
             # Autocommit mode plus explicit BEGIN/COMMIT: we decide the transaction boundaries.
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
         except sqlite3.Error as exc:
             raise storage_error(f"cannot open database {self.path}", exc) from None
 
+    @functools.cached_property
+    def db(self) -> Database:
+        """The connection as a sqlite-utils database (migrations, tools and tests). sqlite-utils imports
+        pandas and numpy when they are installed, so the store's own work never goes through it: a
+        crawl child, whose database the parent has already migrated, never imports them."""
+        from sqlite_utils import Database
+
+        return Database(self.conn)
+
     def _migrate(self) -> None:
-        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        version = self.schema_version()
         if version > len(MIGRATIONS):
             raise DatabaseUnusableError(
                 f"database {self.path} has schema version {version}, newer than this gpuprices knows "
                 f"({len(MIGRATIONS)}): upgrade gpuprices, or use another database")
-        migrate(self.db)
-        missing = _CORE_TABLES - set(self.db.table_names())
+        if version < len(MIGRATIONS):
+            migrate(self.db)
+        tables = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = _CORE_TABLES - tables
         if missing:
             raise DatabaseUnusableError(f"database {self.path} is damaged: table(s) {', '.join(sorted(missing))} "
                                         "missing; restore it from a backup or use another database")
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.conn.close()
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r})"
 
     # -- primitives ----------------------------------------------------------------------
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        return self.db.execute(sql, list(params))
+        return self.conn.execute(sql, list(params))
 
     def _executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        self.db.conn.executemany(sql, rows)
+        self.conn.executemany(sql, rows)
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        return list(self.db.query(sql, list(params)))
+        return list(self._iter_query(sql, params))
 
     def _iter_query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
-        yield from self.db.query(sql, list(params))
+        cursor = self.conn.execute(sql, list(params))
+        keys = [d[0] for d in cursor.description or ()]
+        for row in cursor:
+            yield dict(zip(keys, row, strict=True))
 
     def _iter_chunks(self, sql: str, params: Sequence[Any], size: int) -> Iterator[list[tuple[Any, ...]]]:
-        cursor = self.db.conn.execute(sql, list(params))
+        cursor = self.conn.execute(sql, list(params))
         while rows := cursor.fetchmany(size):
             yield rows
 
     def column_kinds(self, table: str) -> dict[str, str]:
         return {row[1]: "text" if str(row[2]).upper() == "TEXT" else "other"
-                for row in self.db.execute(f"PRAGMA table_info({table})")}
+                for row in self.conn.execute(f"PRAGMA table_info({table})")}
 
     def _columns(self, sql: str) -> list[str]:
-        return [d[0] for d in self.db.execute(sql).description]
+        return [d[0] for d in self.conn.execute(sql).description]
 
     def _insert_listings(self, columns: list[str], rows: list[list[Any]],
                          keys: list[ListingKey]) -> dict[ListingKey, int]:
@@ -118,24 +134,24 @@ class SqliteStore(SqlStore):
         # SQLite would pick, the next after the largest, given explicitly so none has to be read back.
         if not rows:
             return {}
-        first = int(self.db.conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM listings").fetchone()[0])
-        self.db.conn.executemany(f"INSERT INTO listings (id, {', '.join(columns)})"
-                                 f" VALUES ({', '.join('?' for _ in range(len(columns) + 1))})",
-                                 [(first + offset, *row) for offset, row in enumerate(rows)])
+        first = int(self.conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM listings").fetchone()[0])
+        self.conn.executemany(f"INSERT INTO listings (id, {', '.join(columns)})"
+                              f" VALUES ({', '.join('?' for _ in range(len(columns) + 1))})",
+                              [(first + offset, *row) for offset, row in enumerate(rows)])
         return {key: first + offset for offset, key in enumerate(keys)}
 
     def _transaction(self) -> _Transaction:
-        return _Transaction(self.db.conn)
+        return _Transaction(self.conn)
 
     # -- the daily index (storage/index.py) ---------------------------------------------
     _DAY = "date({})"
 
     def index_observations(self, since: date, until: date, *, sku: str | None = None,
                            everything_known: bool = False) -> Iterator[list[tuple[Any, ...]]]:
-        return index.sqlite_observations(self.db.conn, since, until, sku=sku, everything_known=everything_known)
+        return index.sqlite_observations(self.conn, since, until, sku=sku, everything_known=everything_known)
 
     def schema_version(self) -> int:
-        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
 
 class _Transaction:

@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from gpuprices.storage.schema import _CLASS_COLUMNS, _PRICE_COLUMNS
+from gpuprices.core.columns import FLAG_COLUMNS, names, table_columns
 
-LISTING_STATE = ("source", "site", "url", "title", *_PRICE_COLUMNS, "availability", "seller", "seller_feedback",
-                 "location", "created_at", *_CLASS_COLUMNS)
-OBSERVATION_COLUMNS = ("listing_id", "crawl_id", "source", "site", "observed_at", "query", "page_url", "title",
-                       "price_text", "price_value_raw", "currency_value_raw", "bin_price_text",
-                       "shipping_text", "shipping_value_raw", "sold_at_text", *_PRICE_COLUMNS, "availability",
-                       *_CLASS_COLUMNS, "extra")
-BOOL_COLUMNS = {"sold", "ended", "best_offer_accepted", "shipping_estimated", "working", "quarantined"}
+LISTING_KEY = names([c for c in table_columns("listings") if c.group == "identity" and c.kind != "id"])
+"""A listing's identity: ``family``, ``item_id``, ``variation_id``."""
+LISTING_STATE = names([c for c in table_columns("listings") if c.source is not None and c.name not in LISTING_KEY])
+"""The listing's latest state: every ``listings`` column a listing carries but its key."""
+OBSERVATION_COLUMNS = names([c for c in table_columns("observations") if c.kind != "id"])
+BOOL_COLUMNS = FLAG_COLUMNS
 """Stored as 0/1 integers; exports turn them back into booleans."""
 
 
@@ -27,6 +26,7 @@ def utcnow() -> str:
 
 
 def sql_value(column: str, value: Any) -> Any:
+    """A row value (:func:`~gpuprices.core.listing.listing_row`) as both stores keep it: flags as 0/1."""
     if column in BOOL_COLUMNS and value is not None:
         return int(bool(value))
     return value

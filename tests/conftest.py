@@ -82,11 +82,16 @@ def postgres() -> Iterator[Any]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
-    """A fresh database setting of each backend: a SQLite file path, or a PostgreSQL URL."""
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | Path]:
+    """A fresh database setting of each backend: a SQLite file path, or a PostgreSQL URL (dropped
+    after the test, so that the cluster stays small)."""
     if request.param == "sqlite":
-        return tmp_path / "store.db"
-    return str(request.getfixturevalue("postgres").new_database())
+        yield tmp_path / "store.db"
+        return
+    cluster = request.getfixturevalue("postgres")
+    url = cluster.new_database()
+    yield url
+    cluster.drop_database(url)
 
 
 @pytest.fixture
@@ -96,3 +101,9 @@ def store(database: str | Path) -> Iterator[Any]:
 
     with open_store(database) as opened:
         yield opened
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: two workers a core. Most tests wait on child processes, local servers and
+    retries rather than compute, so a core has room for a second worker."""
+    return 2 * len(os.sched_getaffinity(0))

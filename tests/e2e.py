@@ -13,9 +13,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 
-_CHILD_COMMANDS = {"crawl", "run"}
-"""Commands that start crawl processes: run as a real process, so that a crawl child's output is
-captured like the command's own (``crawl --replay`` stays in-process)."""
+def _needs_process(command: str, args: tuple[str, ...]) -> bool:
+    """The daemon (``run`` without ``--once``) installs signal handlers and may ``os._exit``: it runs
+    as a real process. Everything else runs in this process; a crawl's child process still starts,
+    and its output reaches the captured streams through the parent (``processes.ChildOutput``)."""
+    return command == "run" and "--once" not in args
 
 
 def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 240,
@@ -23,18 +25,20 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: f
     """``gpuprices ARGS`` in ``cwd`` with the repository on the path; returns the finished command.
 
     Runs in this process (click's test runner: the same code, without paying Python's and the
-    libraries' start-up for every call) unless ``process`` or the command starts crawl processes.
+    libraries' start-up for every call) unless ``process`` or the command is the daemon.
     """
     command = next((arg for arg in args if not arg.startswith("-") and arg not in _option_values(args)), "")
     if process is None:
-        process = command in _CHILD_COMMANDS and "--replay" not in args
+        process = _needs_process(command, args)
     if process:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith(("EBAY_", "GPUPRICES_CONFIG"))}
         full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
         full_env.update(env or {})
         return subprocess.run([sys.executable, "-m", "gpuprices", *args], cwd=cwd, env=full_env, text=True,
                               capture_output=True, timeout=timeout, input=stdin)
-    return _run_in_process(list(args), cwd=cwd, env=env or {}, stdin=stdin)
+    # Crawl children import the project from this tree, as a child of a real `gpuprices` would.
+    child_path = {"PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return _run_in_process(list(args), cwd=cwd, env=child_path | (env or {}), stdin=stdin)
 
 
 def _option_values(args: tuple[str, ...]) -> set[str]:

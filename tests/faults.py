@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -252,21 +252,49 @@ secret = "{secret}"
 """
 
 
-def env_without_secrets() -> dict[str, str]:
+def env_without_secrets(**extra: str) -> dict[str, str]:
+    """This environment without API keys or gpuprices settings, plus ``extra``; the repository importable."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EBAY_", "GPUPRICES_"))}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
+    return env | extra
 
 
-def start_cli(*args: str, cwd: Path, log: Path | None = None) -> subprocess.Popen[str]:
-    """``python -m gpuprices ARGS`` started in the background; output piped, or into ``log`` (a daemon that
-    runs for a while must not block on a full pipe nobody reads)."""
+def start_cli(*args: str, cwd: Path, log: Path | None = None, env: dict[str, str] | None = None
+              ) -> subprocess.Popen[str]:
+    """``python -m gpuprices ARGS`` started in the background (:func:`env_without_secrets` plus ``env``);
+    output piped, or appended to ``log`` (a daemon that runs for a while must not block on a full pipe
+    nobody reads)."""
+    full_env = env_without_secrets(**(env or {}))
     if log is None:
-        return subprocess.Popen([sys.executable, "-m", "gpuprices", *args], cwd=cwd, env=env_without_secrets(),
+        return subprocess.Popen([sys.executable, "-m", "gpuprices", *args], cwd=cwd, env=full_env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    with log.open("w") as handle:
-        return subprocess.Popen([sys.executable, "-m", "gpuprices", *args], cwd=cwd, env=env_without_secrets(),
+    with log.open("a") as handle:
+        return subprocess.Popen([sys.executable, "-m", "gpuprices", *args], cwd=cwd, env=full_env,
                                 stdout=handle, stderr=subprocess.STDOUT, text=True)
+
+
+@contextmanager
+def running_daemon(config: Path, cwd: Path, **env: str) -> Iterator[subprocess.Popen[str]]:
+    """``gpuprices run`` with ``env`` (API keys …), its output in ``daemon.log`` beside the config
+    (:func:`daemon_log`); killed at the end if the test left it running."""
+    daemon = start_cli("--config", str(config), "run", cwd=cwd, log=config.parent / "daemon.log", env=env)
+    try:
+        yield daemon
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+        daemon.wait()
+
+
+def daemon_log(config: Path) -> str:
+    """The end of what the daemons of :func:`running_daemon` wrote."""
+    return (config.parent / "daemon.log").read_text()[-4000:]
+
+
+def secrets_in(text: str | bytes, secrets: dict[str, str]) -> list[str]:
+    """The names of those ``secrets`` (name → value) that appear in ``text``."""
+    data = text.encode("utf-8", errors="surrogateescape") if isinstance(text, str) else text
+    return [name for name, secret in secrets.items() if secret.encode() in data]
 
 
 # -- checks ----------------------------------------------------------------------------------------
@@ -343,14 +371,17 @@ def children_running(parent: int, module: str) -> list[int]:
     return found
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.05) -> Any:
+def wait_for(predicate: Callable[[], Any], timeout: float = 120.0, interval: float = 0.05,
+             what: str = "condition") -> Any:
+    """The first true value of ``predicate``; a database still being created counts as not yet."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
+        with suppress(sqlite3.OperationalError):  # the file appears a moment before its tables
+            value = predicate()
+            if value:
+                return value
         time.sleep(interval)
-    raise AssertionError(f"condition not reached within {timeout} s")
+    raise AssertionError(f"{what} not reached within {timeout} s")
 
 
 def stop(process: subprocess.Popen[str], timeout: float = 30.0) -> tuple[str, str]:

@@ -80,9 +80,19 @@ class PostgresCluster:
         import psycopg
 
         name = f"test_{os.getpid()}_{next(_COUNTER)}"
+        # FILE_COPY copies the small template's files; PostgreSQL 15's default (WAL_LOG) writes all
+        # of it through the WAL, three times slower.
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name} TEMPLATE gpuprices_template")
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE gpuprices_template STRATEGY FILE_COPY")
         return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        """Drop a database of :meth:`new_database` (connections still open to it are ended)."""
+        import psycopg
+
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
     def stop(self) -> None:
         try:

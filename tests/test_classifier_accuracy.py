@@ -39,13 +39,16 @@ class Row:
     model: str
     memory: float | None
     form_factor: str
-    gpu_count: int
+    gpu_count: int | None
+    """``None``: the title leaves the count undecided (a lot of unstated size); not scored."""
     working: bool
     note: str
 
 
-def load_rows(path: Path) -> list[Row]:
-    """Read titles.tsv: tab-separated, no quoting, titles byte-exact."""
+def load_rows(path: Path, *, undecided_count: bool = False) -> list[Row]:
+    """Read titles.tsv: tab-separated, no quoting, titles byte-exact.
+
+    ``undecided_count``: an empty ``gpu_count`` means undecided (``None``) instead of 0."""
     lines = path.read_text(encoding="utf-8").split("\n")
     header = lines[0].rstrip("\r").split("\t")
     col = {name: i for i, name in enumerate(header)}
@@ -63,7 +66,8 @@ def load_rows(path: Path) -> list[Row]:
                 model=cells[col["model"]],
                 memory=float(cells[col["memory_gb"]]) if cells[col["memory_gb"]] else None,
                 form_factor=cells[col["form_factor"]],
-                gpu_count=int(cells[col["gpu_count"]] or 0),
+                gpu_count=(int(cells[col["gpu_count"]]) if cells[col["gpu_count"]]
+                           else None if undecided_count else 0),
                 working=cells[col["working"]] == "yes",
                 note=cells[col["note"]],
             )
@@ -153,7 +157,9 @@ def score(rows: list[Row], catalog: Catalog) -> tuple[dict[str, float], dict[str
                 if not form_factor_ok(row, c.form_factor):
                     wrong["form factor accuracy"].append(f"{desc}: label {row.form_factor}, ours {c.form_factor}")
         counts["all"] += 1
-        if c.gpu_count != row.gpu_count:
+        if row.gpu_count is not None:
+            counts["count"] += 1
+        if row.gpu_count is not None and c.gpu_count != row.gpu_count:
             wrong["gpu count accuracy"].append(f"{desc}: label {row.gpu_count}, ours {c.gpu_count}")
         if c.working != row.working:
             wrong["working accuracy"].append(f"{desc}: label {row.working}, ours {c.working}")
@@ -174,7 +180,7 @@ def score(rows: list[Row], catalog: Catalog) -> tuple[dict[str, float], dict[str
         "form factor accuracy": _ratio(
             counts["form factor"] - len(wrong["form factor accuracy"]), counts["form factor"]
         ),
-        "gpu count accuracy": _ratio(counts["all"] - len(wrong["gpu count accuracy"]), counts["all"]),
+        "gpu count accuracy": _ratio(counts["count"] - len(wrong["gpu count accuracy"]), counts["count"]),
         "working accuracy": _ratio(counts["all"] - len(wrong["working accuracy"]), counts["all"]),
         "sellable SKU precision": _ratio(sell_tp, sell_pred),
         "sellable SKU recall": _ratio(sell_tp, sell_label),
@@ -182,7 +188,8 @@ def score(rows: list[Row], catalog: Catalog) -> tuple[dict[str, float], dict[str
     return scores, wrong, confusion
 
 
-def build_report(rows: list[Row], catalog: Catalog) -> Report:
+def build_report(rows: list[Row], catalog: Catalog, thresholds: dict[str, float] | None = None) -> Report:
+    thresholds = thresholds or THRESHOLDS
     report = Report()
     scores, wrong, confusion = score(rows, catalog)
     held_out, _, _ = score([r for r in rows if r.index % 3 == 2], catalog)
@@ -195,7 +202,7 @@ def build_report(rows: list[Row], catalog: Catalog) -> Report:
         report.lines.append(f"{label:>14} | {cells}")
     report.lines.append(f"{'field':<24} {'all rows':>9} {'every 3rd':>10} {'minimum':>8}")
     for name, value in scores.items():
-        report.lines.append(f"{name:<24} {value:>9.4f} {held_out[name]:>10.4f} {THRESHOLDS[name]:>8.2f}")
+        report.lines.append(f"{name:<24} {value:>9.4f} {held_out[name]:>10.4f} {thresholds[name]:>8.2f}")
     for name, items in wrong.items():
         for item in items:
             report.lines.append(f"  [{name}] {item}")

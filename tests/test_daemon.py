@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import signal
-import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,11 +11,11 @@ import pytest
 
 from gpuprices.config import load_settings
 from gpuprices.crawling import run_crawl
-from tests.e2e import ROOT, fast_crawl_config, query, run_cli, write_config
+from tests.e2e import fast_crawl_config, query, run_cli, write_config
+from tests.faults import SECRET, integrity, running_daemon, wait_for
 from tests.httpserver import LocalServer, Reply
 from tests.webhook_receiver import WebhookReceiver
 
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SEARCH = "/buy/browse/v1/item_summary/search"
 TOKEN = "/identity/v1/oauth2/token"
 API_ENV = {"EBAY_CLIENT_ID": "test-app-id", "EBAY_CLIENT_SECRET": "test-cert-id-secret"}
@@ -131,49 +125,14 @@ def test_degraded_source_alerts_the_operator_and_mutes_nothing_it_did_not_feed(t
         assert "blocked" in bodies[0]["data"]["title"]
 
 
-def _wait_for(predicate, timeout: float = 90.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        # The database file appears a moment before its tables (the daemon is migrating it).
-        with contextlib.suppress(sqlite3.OperationalError):
-            if predicate():
-                return
-        time.sleep(0.3)
-    raise AssertionError("condition not reached in time")
-
-
-@contextlib.contextmanager
-def _daemon(config: Path, cwd: Path, *, api_keys: bool = True) -> Iterator[subprocess.Popen[str]]:
-    """``gpuprices run`` in a subprocess, killed at the end if a test left it running."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EBAY_")}
-    if api_keys:
-        env.update(API_ENV)
-    env["PYTHONPATH"] = str(ROOT)
-    daemon = subprocess.Popen([sys.executable, "-m", "gpuprices", "--config", str(config), "run"], cwd=cwd, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        yield daemon
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
-            daemon.wait()
-
-
-def _integrity(db: Path) -> str:
-    conn = sqlite3.connect(db)
-    try:
-        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
-    finally:
-        conn.close()
-
-
 def test_daemon_cycle_lock_and_clean_sigterm(tmp_path: Path, corpus: Path, market: LocalServer) -> None:
     db = tmp_path / "prices.db"
     with WebhookReceiver(SECRET) as receiver:
         config = _config(tmp_path, market, receiver.url)
-        with _daemon(config, tmp_path) as daemon:
-            _wait_for(lambda: db.exists() and len(query(db, "SELECT id FROM crawls WHERE status != 'running'")) == 2)
-            _wait_for(lambda: len(receiver.accepted) == len(_cheap_h100s(corpus)))
+        with running_daemon(config, tmp_path, **API_ENV) as daemon:
+            wait_for(lambda: db.exists() and len(query(db, "SELECT id FROM crawls WHERE status != 'running'")) == 2,
+                     timeout=90, interval=0.3)
+            wait_for(lambda: len(receiver.accepted) == len(_cheap_h100s(corpus)), timeout=90, interval=0.3)
             second = run_cli("--config", str(config), "run", cwd=tmp_path, env=API_ENV, timeout=60)
             assert second.returncode != 0
             assert "already running" in second.stderr and len(second.stderr.strip().splitlines()) == 1
@@ -181,7 +140,7 @@ def test_daemon_cycle_lock_and_clean_sigterm(tmp_path: Path, corpus: Path, marke
             assert "daemon: running" in status.stdout
             daemon.send_signal(signal.SIGTERM)
             assert daemon.wait(timeout=60) == 0
-    assert _integrity(db) == "ok"
+    assert integrity(db) == "ok"
     assert query(db, "SELECT COUNT(*) AS n FROM crawls WHERE status = 'running'")[0]["n"] == 0
     assert "daemon: not running" in run_cli("--config", str(config), "status", cwd=tmp_path).stdout
 
@@ -193,11 +152,11 @@ def test_sigterm_mid_crawl_leaves_a_consistent_database(tmp_path: Path, corpus: 
         slow.route("/sch/i.html", Reply((corpus / "ebay-search/s-card-2025-07-ebay-com-lenovo-laptop-usd.html")
                                         .read_bytes(), delay=4.0))
         config = _config(tmp_path, slow, receiver.url, extra="")
-        with _daemon(config, tmp_path, api_keys=False) as daemon:
-            _wait_for(lambda: any(r.path == "/sch/i.html" for r in slow.requests))
+        with running_daemon(config, tmp_path) as daemon:
+            wait_for(lambda: any(r.path == "/sch/i.html" for r in slow.requests), timeout=90, interval=0.3)
             daemon.send_signal(signal.SIGTERM)
             assert daemon.wait(timeout=60) == 0
-    assert _integrity(db) == "ok"
+    assert integrity(db) == "ok"
     crawls = query(db, "SELECT status, finished_at FROM crawls")
     assert crawls and all(c["status"] != "running" and c["finished_at"] for c in crawls)
 

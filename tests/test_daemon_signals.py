@@ -12,7 +12,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,22 +24,12 @@ from gpuprices.config import load_settings
 from gpuprices.crawling import plan_crawl
 from gpuprices.processes import child_arguments, is_crawl_child
 from gpuprices.storage.sqlite import SqliteStore
-from tests.e2e import ROOT, query, run_cli, write_config
+from tests.e2e import query, run_cli, write_config
+from tests.faults import SECRET, daemon_log, env_without_secrets, running_daemon, secrets_in, start_cli, wait_for
 from tests.httpserver import LocalServer, Reply
 
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 EBAY_SECRET = "ebay-cert-id-not-for-children"
 ENV_SECRET = "gpuprices-env-secret-not-for-children"
-
-
-def _wait_for(predicate: Any, timeout: float = 120.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what} not reached in {timeout:.0f} s")
 
 
 def _config(tmp_path: Path, site_url: str, *, grace: float = 2, extra: str = "", api: bool = False,
@@ -88,31 +77,6 @@ def _hanging_site(delay: float = 240.0) -> Iterator[LocalServer]:
         yield site
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("EBAY_", "GPUPRICES_CONFIG"))}
-    env["PYTHONPATH"] = str(ROOT)
-    env.update(extra)
-    return env
-
-
-@contextlib.contextmanager
-def _daemon(config: Path, cwd: Path, **env: str) -> Iterator[subprocess.Popen[str]]:
-    """``gpuprices run``; its output goes to ``daemon.log`` next to the config (see :func:`_log`)."""
-    with (config.parent / "daemon.log").open("a") as log:
-        daemon = subprocess.Popen([sys.executable, "-m", "gpuprices", "--config", str(config), "run"], cwd=cwd,
-                                  env=_env(**env), stdout=log, stderr=log, text=True)
-        try:
-            yield daemon
-        finally:
-            if daemon.poll() is None:
-                daemon.kill()
-            daemon.wait()
-
-
-def _log(config: Path) -> str:
-    return (config.parent / "daemon.log").read_text()[-4000:]
-
-
 def _query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
     """Rows, or none while the daemon is still creating the database."""
     try:
@@ -139,22 +103,22 @@ def test_a_killed_daemon_takes_its_crawl_child_along_and_children_get_no_secrets
         secrets = {"EBAY_CLIENT_ID": "ebay-app-id-x", "EBAY_CLIENT_SECRET": EBAY_SECRET,
                    # (the hyphenated form: the underscore one conflicts with a [sources.ebay-api] table)
                    "GPUPRICES_SOURCES__EBAY-API__CLIENT_SECRET": ENV_SECRET}
-        with _daemon(config, tmp_path, **secrets) as daemon:
-            child = _wait_for(lambda: _running_child(db), what="a running crawl child")
-            _wait_for(lambda: site.seen("/sch/i.html"), what="the search request")
+        with running_daemon(config, tmp_path, **secrets) as daemon:
+            child = wait_for(lambda: _running_child(db), what="a running crawl child")
+            wait_for(lambda: site.seen("/sch/i.html"), what="the search request")
             pid = int(child["pid"])
             # Finding 4: a minimal environment; secrets only ever travel over the stdin plan.
             environ = _environ(pid)
             assert not [k for k in environ if k.startswith(("EBAY_", "GPUPRICES_"))], sorted(environ)
-            assert EBAY_SECRET not in json.dumps(environ) and ENV_SECRET not in json.dumps(environ)
+            assert not secrets_in(json.dumps(environ), {"eBay secret": EBAY_SECRET, "settings secret": ENV_SECRET})
             # Finding 1: its own process group, and it dies with the daemon.
             assert os.getpgid(pid) == pid != os.getpgid(daemon.pid)
             daemon.kill()
             daemon.wait()
-            _wait_for(lambda: not is_crawl_child(pid, int(child["id"])), timeout=60, what="the orphan's death")
+            wait_for(lambda: not is_crawl_child(pid, int(child["id"])), timeout=60, what="the orphan's death")
         # The restarted daemon closes the abandoned crawl and crawls the site anew, once.
-        with _daemon(config, tmp_path) as daemon:
-            _wait_for(lambda: len(_query(db, "SELECT id FROM crawls")) == 2 and _running_child(db), what="a new crawl")
+        with running_daemon(config, tmp_path) as daemon:
+            wait_for(lambda: len(_query(db, "SELECT id FROM crawls")) == 2 and _running_child(db), what="a new crawl")
             daemon.send_signal(signal.SIGTERM)
             assert daemon.wait(timeout=90) == 0
     crawls = query(db, "SELECT id, status, error FROM crawls ORDER BY id")
@@ -166,7 +130,8 @@ def _start_child(settings: Any, crawl_id: int) -> subprocess.Popen[bytes]:
     """A crawl child whose parent is this test, not a daemon: the kernel will not end it for us."""
     plan = plan_crawl(settings, "ebay", crawl_id=crawl_id)
     child = subprocess.Popen([sys.executable, "-m", "gpuprices.crawl_child", *child_arguments(crawl_id)],
-                             stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), start_new_session=True)
+                             stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env_without_secrets(),
+                             start_new_session=True)
     assert child.stdin is not None
     child.stdin.write(json.dumps(attrs.asdict(plan)).encode())
     child.stdin.close()
@@ -186,7 +151,7 @@ def test_late_results_of_a_failed_crawl_are_discarded_and_survivors_are_ended_be
         child = _start_child(settings, first)
         with SqliteStore(db) as store:
             store.set_crawl_pid(first, child.pid)
-            _wait_for(lambda: site.seen("/sch/i.html"), what="the search request")
+            wait_for(lambda: site.seen("/sch/i.html"), what="the search request")
             store.fail_abandoned_crawls(error="given up")  # what a restarted daemon did to it
         assert child.stderr is not None
         stderr = child.stderr.read()
@@ -204,16 +169,16 @@ def test_late_results_of_a_failed_crawl_are_discarded_and_survivors_are_ended_be
         survivor = _start_child(settings, second)
         with SqliteStore(db) as store:
             store.set_crawl_pid(second, survivor.pid)
-        _wait_for(lambda: len(site.seen("/sch/i.html")) == 2, what="the survivor's request")
+        wait_for(lambda: len(site.seen("/sch/i.html")) == 2, what="the survivor's request")
         config = tmp_path / "config.toml"
-        with _daemon(config, tmp_path) as daemon:
-            _wait_for(lambda: len(_query(db, "SELECT id FROM crawls")) == 3, what="the daemon's own crawl")
+        with running_daemon(config, tmp_path) as daemon:
+            wait_for(lambda: len(_query(db, "SELECT id FROM crawls")) == 3, what="the daemon's own crawl")
             # The daemon killed it (SIGKILL to its group) before it scheduled its own crawl. (Its exit
             # can lag on a machine busy with disk writes: waited for, not polled.)
-            assert survivor.wait(timeout=60) == -signal.SIGKILL, _log(config)
+            assert survivor.wait(timeout=60) == -signal.SIGKILL, daemon_log(config)
             daemon.send_signal(signal.SIGTERM)
-            assert daemon.wait(timeout=90) == 0
-    log = _log(config)
+            assert daemon.wait(timeout=90) == 0, daemon_log(config)
+    log = daemon_log(config)
     assert log.index(f"its process {survivor.pid} survived the daemon") < log.index("gpuprices daemon started")
     (row,) = query(db, "SELECT status, error FROM crawls WHERE id = ?", (second,))
     assert row["status"] == "failed" and "daemon stopped" in row["error"]
@@ -225,13 +190,13 @@ def test_a_stop_signal_aborts_a_hanging_crawl_after_the_grace_period(tmp_path: P
     db = tmp_path / "prices.db"
     with _hanging_site() as site:
         config = _config(tmp_path, site.url, grace=2)
-        with _daemon(config, tmp_path) as daemon:
-            child = _wait_for(lambda: _running_child(db), what="a running crawl child")
-            _wait_for(lambda: site.seen("/sch/i.html"), what="the search request")
+        with running_daemon(config, tmp_path) as daemon:
+            child = wait_for(lambda: _running_child(db), what="a running crawl child")
+            wait_for(lambda: site.seen("/sch/i.html"), what="the search request")
             daemon.send_signal(sig)
             # The download hangs for 240 s and crawl_timeout is 600 s: only the grace period ends it.
-            assert daemon.wait(timeout=80) == code, _log(config)
-            stderr = _log(config)
+            assert daemon.wait(timeout=80) == code, daemon_log(config)
+            stderr = daemon_log(config)
     assert not is_crawl_child(int(child["pid"]), int(child["id"]))
     (crawl,) = query(db, "SELECT status, error, finished_at FROM crawls")
     assert crawl["status"] == "aborted" and crawl["finished_at"], crawl
@@ -242,12 +207,10 @@ def test_ctrl_c_during_crawl_exits_130_and_aborts_the_crawl(tmp_path: Path) -> N
     db = tmp_path / "prices.db"
     with _hanging_site() as site:
         config = _config(tmp_path, site.url, grace=2)
-        crawl = subprocess.Popen([sys.executable, "-m", "gpuprices", "--config", str(config), "crawl", "--source",
-                                  "ebay"], cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 text=True)
+        crawl = start_cli("--config", str(config), "crawl", "--source", "ebay", cwd=tmp_path)
         try:
-            child = _wait_for(lambda: _running_child(db), what="a running crawl child")
-            _wait_for(lambda: site.seen("/sch/i.html"), what="the search request")
+            child = wait_for(lambda: _running_child(db), what="a running crawl child")
+            wait_for(lambda: site.seen("/sch/i.html"), what="the search request")
             crawl.send_signal(signal.SIGINT)  # what Ctrl-C sends (the child is in its own session)
             _, stderr = crawl.communicate(timeout=80)
         finally:
@@ -346,8 +309,8 @@ sku = "h100-80gb-pcie"
 unit_price_usd = 33000
 """)
             env = {"EBAY_CLIENT_ID": "test-app-id", "EBAY_CLIENT_SECRET": "test-cert-id-secret"}
-            with _daemon(config_path, tmp_path, **env) as daemon:
-                _wait_for(lambda: len(_query(db, "SELECT id FROM crawls WHERE status NOT IN ('running')")) == 2,
+            with running_daemon(config_path, tmp_path, **env) as daemon:
+                wait_for(lambda: len(_query(db, "SELECT id FROM crawls WHERE status NOT IN ('running')")) == 2,
                           timeout=180, what="both crawls")
                 crawls = query(db, "SELECT source, finished_at FROM crawls ORDER BY id")
                 assert receiver.arrivals  # the first delivery is being held by the receiver

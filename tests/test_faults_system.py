@@ -59,7 +59,8 @@ def test_export_and_premium_succeed_while_the_daemon_writes(tmp_path: Path, corp
     # so the crawl is certainly still running when they finish.
     pages = [html(page, delay=0.2)] * (len(queries) - 1) + [Gate(readers_done, html(page))]
     with search_site(*pages) as site:
-        config = crawl_config(tmp_path, site.url, queries=queries,
+        # The gated page must outwait the readers however loaded the machine: a long download timeout.
+        config = crawl_config(tmp_path, site.url, queries=queries, crawl={"timeout": 180},
                               ebay="schedule = { interval_minutes = 600, jitter_seconds = 0 }")
         log = tmp_path / "daemon.log"
         daemon = start_cli("--config", str(config), "run", cwd=tmp_path, log=log)
@@ -242,9 +243,9 @@ def test_daemon_survives_a_full_disk_and_crawls_again_on_schedule(tmp_path: Path
         log = tmp_path / "daemon.log"
         daemon = start_cli("--config", str(config), "run", cwd=tmp_path, log=log)
         try:
-            wait_for(lambda: len(site.seen(SEARCH_PATH)) >= 2, timeout=30)
+            wait_for(lambda: len(site.seen(SEARCH_PATH)) >= 2, timeout=120)
             wait_for(lambda: query(db, "SELECT status FROM crawls ORDER BY id DESC LIMIT 1")[0]["status"] != "running",
-                     timeout=30)
+                     timeout=120)
             time.sleep(1.0)
             assert daemon.poll() is None, "the daemon died on a full disk: " + log.read_text()[-3000:]
             failed = query(db, "SELECT * FROM crawls ORDER BY id")
@@ -252,7 +253,7 @@ def test_daemon_survives_a_full_disk_and_crawls_again_on_schedule(tmp_path: Path
             filler.unlink()
             wait_for(lambda: len(query(db, "SELECT id FROM crawls")) == 3
                      and query(db, "SELECT status FROM crawls ORDER BY id DESC LIMIT 1")[0]["status"] != "running",
-                     timeout=100, interval=0.5)
+                     timeout=180, interval=0.5)
         finally:
             stop(daemon)
         assert daemon.returncode == 0, log.read_text()[-3000:]

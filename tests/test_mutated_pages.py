@@ -349,7 +349,10 @@ def _check_api(doc: Any) -> None:
         except DroppedListing as exc:
             assert exc.reason in DROP_REASONS or exc.reason.startswith("unknown_currency:")
             continue
-        assert normalized.price > 0 and normalized.price_usd >= 0
+        assert normalized.price > 0
+        # No rate for the currency: kept exact without a USD value, and marked so.
+        assert (normalized.price_usd is None) == (normalized.usd_rate_method == "none")
+        assert normalized.price_usd is None or normalized.price_usd >= 0
         assert normalized.shipping is None or normalized.shipping >= 0
 
 

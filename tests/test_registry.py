@@ -13,7 +13,7 @@ from gpuprices import sources as registry
 from gpuprices.cli import cli
 from gpuprices.config import SourceSettings, load_settings
 from gpuprices.exceptions import ConfigError
-from tests.e2e import fast_crawl_config, query, write_config
+from tests.e2e import fast_crawl_config, query, run_cli, write_config
 from tests.httpserver import LocalServer, Reply
 from tests.plugins import gpubazaar
 
@@ -69,6 +69,29 @@ def test_new_marketplace_parses_offline(bazaar: registry.Source, tmp_path: Path)
         ("103", "120.00", "USD", None)]
     assert rows[1]["gpu_count"] == 2 and rows[1]["unit_price_usd"] == "9500.00"
     assert rows[2]["excluded_reason"]  # a heatsink is never a GPU
+
+
+def test_new_marketplace_gets_the_wrong_kind_check(bazaar: registry.Source, tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text("<!DOCTYPE html><html><body>GPU Bazaar</body></html>", encoding="utf-8")
+    done = run_cli("parse", "--source", "gpubazaar", str(page), cwd=tmp_path)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip() == f"gpuprices: {page}: not a GPU Bazaar feed (JSON); it looks like an HTML page"
+    # An eBay API answer is JSON too: now that two sources read JSON, neither is suggested for the other.
+    api = tmp_path / "api.json"
+    api.write_text(json.dumps({"itemSummaries": []}), encoding="utf-8")
+    refused = run_cli("parse", "--source", "ebay", str(api), cwd=tmp_path)
+    assert refused.returncode == 1 and "it looks like a JSON file" in refused.stderr
+    assert "--source" not in refused.stderr.partition(";")[2]
+
+
+def test_every_saved_file_kind_is_registered() -> None:
+    from gpuprices.spiders.parsers.rental import RENTAL_PARSE_SOURCES
+
+    saved = registry.saved_files()
+    assert tuple(saved) == (*registry.parseable(), *RENTAL_PARSE_SOURCES)  # every --source of parse/import
+    kinds = {"html", "json", "item-page", "other", *RENTAL_PARSE_SOURCES}
+    assert all(set(entry.reads) <= kinds for entry in saved.values())
 
 
 def test_new_marketplace_crawls_on_localhost(bazaar: registry.Source, tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ import zstandard
 
 from gpuprices.storage.archive import page_body
 from tests.e2e import fast_crawl_config, query, run_cli, write_config
+from tests.faults import secrets_in
 from tests.httpserver import LocalServer, Reply
 from tests.webhook_receiver import WebhookReceiver
 
@@ -56,11 +57,6 @@ SECRETS = {
     "down path": DOWN_PATH.rsplit("/", 1)[1],
 }
 ENV = {"EBAY_CLIENT_ID": CLIENT_ID, "EBAY_CLIENT_SECRET": CLIENT_SECRET}
-
-
-def _leaks(text: str | bytes) -> list[str]:
-    data = text.encode("utf-8", errors="surrogateescape") if isinstance(text, str) else text
-    return [name for name, secret in SECRETS.items() if secret.encode() in data]
 
 
 def _closed_port() -> int:
@@ -209,21 +205,21 @@ def test_full_cycle_never_shows_a_secret(tmp_path: Path, market: LocalServer) ->
 
     leaks: list[str] = []
     for label, done in outputs.items():
-        leaks += [f"{label} stdout: {name}" for name in _leaks(done.stdout)]
-        leaks += [f"{label} stderr: {name}" for name in _leaks(done.stderr)]
+        leaks += [f"{label} stdout: {name}" for name in secrets_in(done.stdout, SECRETS)]
+        leaks += [f"{label} stderr: {name}" for name in secrets_in(done.stderr, SECRETS)]
     for table in ("listings", "observations", "crawls"):
         exported = (tmp_path / f"{table}.jsonl").read_bytes()
         assert exported.strip()
-        leaks += [f"export {table}: {name}" for name in _leaks(exported)]
+        leaks += [f"export {table}: {name}" for name in secrets_in(exported, SECRETS)]
     checked_tables = set()
     for table, column, value in _database_texts(db):
         checked_tables.add(table)
-        leaks += [f"database {table}.{column}: {name}" for name in _leaks(value)]
+        leaks += [f"database {table}.{column}: {name}" for name in secrets_in(value, SECRETS)]
     assert {"deliveries", "alerts", "crawls", "pages"} <= checked_tables
     # Any other file the runs left behind (database and WAL pages, exports, archives) — not the config.
     for path in tmp_path.rglob("*"):
         if path.is_file() and path.name != "config.toml":
-            leaks += [f"file {path.name}: {name}" for name in _leaks(path.read_bytes())]
+            leaks += [f"file {path.name}: {name}" for name in secrets_in(path.read_bytes(), SECRETS)]
     assert not leaks, leaks
 
 
@@ -246,8 +242,8 @@ queries = ["nvidia h100"]
     assert done.returncode == 1, done.stdout + done.stderr
     crawls = query(tmp_path / "prices.db", "SELECT status FROM crawls")
     assert crawls and all(c["status"] == "failed" for c in crawls)
-    leaks = _leaks(done.stdout) + _leaks(done.stderr)
-    leaks += [f"{t}.{c}: {n}" for t, c, v in _database_texts(tmp_path / "prices.db") for n in _leaks(v)]
+    leaks = secrets_in(done.stdout, SECRETS) + secrets_in(done.stderr, SECRETS)
+    leaks += [f"{t}.{c}: {n}" for t, c, v in _database_texts(tmp_path / "prices.db") for n in secrets_in(v, SECRETS)]
     assert not leaks, leaks
 
 
@@ -280,7 +276,7 @@ def test_config_errors_never_echo_a_secret(tmp_path: Path, label: str, toml: str
     assert done.returncode == 2, (label, done.stdout, done.stderr)
     assert "config" in done.stderr
     assert secret not in done.stdout + done.stderr, done.stderr
-    assert not _leaks(done.stdout + done.stderr)
+    assert not secrets_in(done.stdout + done.stderr, SECRETS)
 
 
 @pytest.mark.parametrize("toml", [

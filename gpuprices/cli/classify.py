@@ -8,12 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from gpuprices.core.columns import CLASSIFICATION as CLASSIFY_FIELDS
+
 if TYPE_CHECKING:
     from gpuprices.pipeline.enrich import Enricher
-
-CLASSIFY_FIELDS = ("model", "sku", "memory_gb", "form_factor", "gpu_count", "working", "excluded_reason",
-                   "classification_note")
-
 
 def _enricher(app: Any) -> Enricher:
     from gpuprices.pipeline.enrich import Enricher

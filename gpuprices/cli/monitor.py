@@ -96,7 +96,8 @@ def status(app: Any, fmt: str) -> None:
             status = last["status"] if last else None
             if last and status == "running" and _abandoned(last):
                 status = "abandoned"  # still 'running' in the database, but its process is gone
-            health = (check_crawl(last, store.recent_crawls(source, rules.history, before_id=last["id"]), rules)
+            health = (check_crawl(last, store.recent_crawls(source, rules.history, before_id=last["id"]), rules,
+                                  store.unvalued_counts(last["id"]))
                       .summary if last and status not in ("running", "abandoned")
                       else status or "never crawled")
             rows.append({"source": source, "last_crawl": last["started_at"] if last else None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -65,6 +66,11 @@ def parse(app: Any, files: tuple[Path, ...], source: str | None, site: str | Non
                 problems["failed"] = True
             elif drops:
                 click.echo(f"gpuprices: {path}: dropped {drops}", err=True)
+            unvalued = Counter(item.currency for item in result.listings if item.price_usd is None)
+            if unvalued:
+                kept = ", ".join(f"{code} {count}" for code, count in sorted(unvalued.items()))
+                click.echo(f"gpuprices: {path}: kept without a USD rate (no_usd_rate): {kept};"
+                           " price_usd is empty until [fx.rates] names a rate", err=True)
             for item in result.listings:
                 yield listing_row(item)
 

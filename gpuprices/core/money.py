@@ -12,7 +12,7 @@ from price_parser.parser import extract_currency_symbol, parse_number
 
 from gpuprices.exceptions import PriceParseError, UnknownCurrencyError
 
-__all__ = ["ParsedPrice", "ParsedShipping", "currency_for_site", "parse_price", "parse_shipping"]
+__all__ = ["ParsedPrice", "ParsedShipping", "currency_for_site", "known_currency", "parse_price", "parse_shipping"]
 
 
 @attrs.frozen
@@ -159,6 +159,11 @@ def _site_info(site: str | None) -> tuple[str, str] | None:
     if info and labels[0] == "cafr":
         return info[0], ","
     return info
+
+
+def known_currency(code: str) -> bool:
+    """Whether ``code`` is an ISO 4217 currency we read (a rate for it may still be missing)."""
+    return code in _ISO
 
 
 def currency_for_site(site: str | None) -> str | None:

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gpuprices.alerts.outbox import RECENT_COLUMNS
+from gpuprices.core.columns import FLAG_COLUMNS, INTEGER_COLUMNS
 from gpuprices.core.rows import write_rows
 from gpuprices.market.breakeven import BREAKEVEN_COLUMNS
 from gpuprices.market.deals import DEAL_COLUMNS
@@ -198,13 +199,11 @@ def _handler(endpoint: Endpoint, ctx: WebContext) -> Callable[[Request], Respons
 
 # -- OpenAPI ------------------------------------------------------------------------------------
 _INTEGER = {"n", "sellers", "purchase_n", "rental_n", "rental_providers", "providers", "attempts", "last_status",
-            "deal_n", "deal_lowest_days", "bids", "gpu_count", "memory_gb", "seller_feedback", "id", "listing_id",
-            "crawl_id", "first_crawl_id", "last_crawl_id", "delivery_id", "alert_id", "last_listings",
-            "horizon_months"}
+            "deal_n", "deal_lowest_days", "delivery_id", "alert_id", "last_listings", "horizon_months",
+            *INTEGER_COLUMNS}
 _NUMBER = {"premium", "premium_pct", "change_7d", "deal_percentile", "months", "months_spot", "utilization",
            "hours_per_month", "resale_fraction", "tdp_w"}
-_BOOLEAN = {"indicative", "enabled", "ready", "sold", "ended", "best_offer_accepted", "shipping_estimated", "working",
-            "quarantined"}
+_BOOLEAN = {"indicative", "enabled", "ready", *FLAG_COLUMNS}
 
 
 def _field(name: str) -> dict[str, Any]:

@@ -108,7 +108,8 @@ def current_listings(store: Store, ctx: WebContext, sku: str) -> tuple[Rows, Row
     if last is None:
         return [], []
     rows = listings(store, ctx, sku=sku, since=last[:10], include_excluded=True, limit=EXCLUDED_LIMIT)
-    counted = [r for r in rows if not (r["excluded_reason"] or r["quarantined"] or r["working"] is False)]
+    counted = [r for r in rows if not (r["excluded_reason"] or r["quarantined"] or r["working"] is False
+                                       or _no_usd_rate(r))]
     return counted, [r for r in rows if r not in counted]
 
 
@@ -121,6 +122,11 @@ def listing_detail(store: Store, ctx: WebContext, listing_id: int) -> tuple[dict
     return {**row, **context}, store.listing_observations(listing_id)
 
 
+def _no_usd_rate(row: dict[str, Any]) -> bool:
+    """Kept in its own currency but without a USD value: it cannot count in a USD statistic."""
+    return row.get("price_usd", "") is None
+
+
 def exclusion_reason(row: dict[str, Any]) -> str:
     """Why a listing does not count, in one line."""
     parts = []
@@ -130,6 +136,8 @@ def exclusion_reason(row: dict[str, Any]) -> str:
         parts.append(f"quarantined: {row.get('quarantine_reason') or 'outlier'}")
     if row.get("working") is False:
         parts.append("not working (for parts or faulty)")
+    if _no_usd_rate(row):
+        parts.append(f"no USD rate for {row.get('currency') or 'its currency'} (no_usd_rate)")
     return "; ".join(parts) or "counted"
 
 
@@ -165,7 +173,8 @@ def source_health(store: Store, ctx: WebContext) -> list[dict[str, Any]]:
     out = []
     for row in sources(store, ctx):
         crawls = store.recent_crawls(row["source"], limit=max(10, rules.history + 1))
-        health = check_crawl(crawls[0], crawls[1:], rules) if crawls else None
+        health = (check_crawl(crawls[0], crawls[1:], rules, store.unvalued_counts(crawls[0]["id"]))
+                  if crawls else None)
         out.append({**row, "crawls": crawls[:10], "healthy": health.healthy if health else None,
                     "problems": list(health.problems) if health else []})
     return out

@@ -109,7 +109,7 @@ def classify(title: str, *, catalog: Catalog | None = None, condition: str | Non
         if found:
             return excluded(ExcludedReason.ACCESSORY, found, _display(primary))
     if primary is None:
-        if ex.has_gpu_context(text) and re.search(r"\b(?:gpu|graphics?|video\s?card|accelerator)\b", text):
+        if ex.has_gpu_context(text) and ex.GPU_WORDS.search(text):
             return _other(text, None, mems, working, notes, "a GPU, but no model named")
         return excluded(ExcludedReason.NOT_A_GPU, "no GPU model named")
     if multi:

@@ -19,7 +19,7 @@ _LOT_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"^\((\d{1,2})\)\s"),  # "(2) NVIDIA A100 …"
     re.compile(r"\b(?:qty|quantity)\s?[:\-=]?\s?(\d{1,3})" + _NOT_A_COUNT),
     re.compile(r"\b(?:set|bundle|batch|pack|box)\s+of\s+(\d{1,3})" + _NOT_A_COUNT),
-    re.compile(r"(?<![a-z0-9.\-])(\d{1,3})\s?-?\s?(?:pcs|pc|pieces|piece|units|unit|pack|pk)(?![a-z0-9])"),
+    re.compile(r"(?<![a-z0-9.\-])(\d{1,3})\s?-?\s?(?:pcs|pc|pieces|piece|units|unit|pack|pk|stk|stck|db)(?![a-z0-9])"),
     re.compile(r"(?<![a-z0-9.\-])(\d{1,2})\s?-?\s?(?:gpus?|cards|graphics\s+cards)(?![a-z0-9])"),
 )
 # "Pair of …", "a pair", "Pair NVIDIA P40" (not "repair", not "pair of bridges" — accessories are excluded first).
@@ -86,7 +86,7 @@ _NOT_WORKING = re.compile(
     r"as[\s-]is|faulty|defective|broken|dead|untested|not\s+tested|no\s+display|no\s+video|no\s+signal|"
     r"artifacts|artifacting|(?:does\s?n[o']?t|won'?t|will\s+not|did\s?n[o']?t)\s+(?:work|post|boot|power\s+on|turn\s+on)|"
     r"no\s+post|no\s+power|burnt|cracked|melted|needs?\s+repair|water\s+damaged?|scrap|salvage|"
-    r"defekt|bastler|ジャンク|"
+    r"defekt|bastler|ジャンク|for\s+deler|til\s+deler|delemaskin|f[öo]r\s+delar|hib[áa]s|alkatr[ée]sznek|"
     r"damaged(?!\s+box)|bad)\b"
 )
 _NEGATED_BAD = re.compile(r"\b(?:not|never|no)\s+$")

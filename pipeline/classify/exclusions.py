@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 
+from gpuprices.pipeline.classify.text import CARD_WORDS, GPU_ONLY_SERIES
+
 __all__ = [
+    "GPU_WORDS",
     "accessory_reason",
     "box_only_reason",
     "computer_reason",
@@ -61,7 +64,10 @@ _CORE_MISSING = re.compile(
 )
 _GPU_CONTEXT = re.compile(
     r"\b(?:nvidia|geforce|quadro|tesla|radeon|instinct|gpus?|graphics?|video\s?card|rtx|gtx|accelerator)\b"
+    r"|" + CARD_WORDS + "|" + GPU_ONLY_SERIES
 )
+GPU_WORDS = re.compile(r"\b(?:gpu|graphics?|video\s?card|accelerator)\b|" + CARD_WORDS)
+"""Words that name a GPU product even when no model is named ("graphics card", "skjermkort")."""
 
 
 def has_gpu_context(text: str) -> bool:
@@ -181,18 +187,42 @@ _NO_GPU = re.compile(
     r"support(?:s|ing)?\s+\d+\s?x?|ready\s+for|gpu\s+ready)\b"
 )
 _OTHER_PRODUCT = re.compile(
-    r"\b(?:motherboard|mainboard|mobo|power\s+supply|psu|book|textbook|manual|t-?shirt|hoodie|mug|poster|"
+    r"\b(?:motherboard|mainboard|mobo|hovedkort|moderkort|alaplap|power\s+supply|psu|book|textbook|manual|t-?shirt|hoodie|mug|poster|"
     r"sticker|keychain|mouse\s?pad|monitor|network\s+card|ethernet|nic|cpu\s+cooler)\b"
 )
 _BUNDLED = re.compile(r"(?:\b(?:with|and|plus|bundle|w)|\+|&)\s+(?:[a-z0-9\-]+\s+){0,2}$")
-_MODULE_WORDS = re.compile(r"\b(?:gpu|graphics|video|card|module|mxm|board|vga)\b")
+_MODULE_WORDS = re.compile(r"\b(?:e?gpu|graphics|video|card|module|mxm|board|vga)\b")  # eGPU: an external card box
 _CARD_WORDS = re.compile(r"\b(?:graphics?\s+cards?|video\s+cards?|gpu\s+cards?|accelerator\s+cards?|gpu\s+module)\b")
+
+
+# Computer product lines (Apple, HP, Dell, Lenovo, Fujitsu, Acer, MSI): the name alone says "computer".
+_COMPUTER_LINE = re.compile(
+    r"\b(?:imac|mac\s?pro|mac\s?mini|elitedesk|prodesk|thinkcentre|ideacentre|optiplex|esprimo|"
+    r"precision\s+t\d{4}|hp\s+z\d{3,4}|z[48]\s+g\d|nightblade|predator\s+g\d|nitro\s+n\d{2}|omen\s+\d{3}|"
+    r"datamaskin|stasjonær|gamingmaskin|gaming\s+maskin|delemaskin)\b"
+)
+# "Mining rig", "miningrig", "GPU rig", "Mining Expert" (a motherboard): the rig, not its GPUs.
+_RIG = re.compile(r"\b(?:mining\s?-?rig|miningrig|gpu-?rig|rig\s+frame|mining\s+expert|mining\s+case)\b")
+# A named CPU with system RAM ("i7 960, 12GB Kingston DDR3", "i5-6400/ 8GB DDR4").
+_SYSTEM_RAM = re.compile(r"\b\d+\s?gb\s+(?:[a-z]+\s+)?ddr[2-5]\b|\b\d+\s?gb\s+ram\b")
+_NAMED_CPU = re.compile(r"\b(?:intel\s+(?:core\s+)?i[3579]|i[3579][\s\-]\d{3,5}[a-z]{0,2}|pentium|athlon|a10-\d{4}|"
+                        r"ryzen\s?\d|xeon\s+e[357]-?\d{4})\b")
 
 
 def computer_reason(text: str) -> str | None:
     """A laptop, desktop, GPU-less server or another product that is not a GPU."""
     if _LAPTOP.search(text) and (_CPU.search(text) or _SCREEN.search(text) or not _MODULE_WORDS.search(text)):
         return "a laptop computer, not a GPU"
+    rig = _RIG.search(text)
+    if rig:
+        return f"'{rig.group(0)}' → a mining rig, not a GPU"
+    line = _COMPUTER_LINE.search(text)
+    if (line and not _CARD_WORDS.search(text) and not re.search(CARD_WORDS, text)
+            and not _FOR_SERVER.search(text[max(0, line.start() - 40) : line.start()])):  # "… in HP Z4 G4"
+        return f"'{line.group(0)}' → a computer, not a GPU"
+    if _NAMED_CPU.search(text) and (_SYSTEM_RAM.search(text) or _HOST_STORAGE.search(text) or "gaming" in text) \
+            and not _CARD_WORDS.search(text) and not _SERVER.search(text):
+        return "a computer or its parts (CPU and RAM/SSD listed), not a GPU"
     if _CONSUMER_CPU.search(text) and _HOST_STORAGE.search(text) and not _SERVER.search(text):
         return "a computer (CPU, RAM/SSD listed), not a GPU"
     if _DESKTOP.search(text) and _CPU.search(text) and not _CARD_WORDS.search(text):

@@ -8,7 +8,7 @@ from functools import lru_cache
 import attrs
 
 from gpuprices.pipeline.classify.catalog import Catalog
-from gpuprices.pipeline.classify.text import tokens_after, tokens_before
+from gpuprices.pipeline.classify.text import CARD_WORDS, GPU_ONLY_SERIES, tokens_after, tokens_before
 
 __all__ = [
     "CatalogIndex",
@@ -185,6 +185,11 @@ _OTHER_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("rtxa", re.compile(r"(?<![a-z0-9])(?:rtx\s?)?a(?P<num>[1-6][05]00)(?![a-z0-9])")),
     ("tesla", re.compile(r"(?<![a-z0-9])tesla\s?(?P<num>[kmp]\d{1,2})(?![0-9])")),
     ("titan", re.compile(r"(?<![a-z0-9])titan\s?(?P<num>rtx|xp|x|v|z|black)(?![a-z0-9])")),
+    # Workstation lines named by their own words: "Radeon Pro Duo", "FirePro W9100", "RX Vega 64",
+    # "RTX PRO 5000 Blackwell".
+    ("radeonpro", re.compile(r"(?<![a-z0-9])(?:radeon\s?pro\s?(?P<duo>duo)|firepro\s?(?P<fp>[wsv]\d{4}))(?![a-z0-9])")),
+    ("vega", re.compile(r"(?<![a-z0-9])(?:radeon\s?)?(?:rx\s?)?vega\s?(?P<num>56|64)(?![a-z0-9])")),
+    ("rtxpro", re.compile(r"(?<![a-z0-9])rtx\s?pro\s?(?P<num>[2-6]000)(?:\s?(?P<gen>blackwell))?(?![a-z0-9])")),
     ("radeon", re.compile(
         r"(?<![a-z0-9])(?:radeon\s?(?:pro\s?)?(?:rx\s?)?|rx\s?)(?P<num>[a-z]?\d{3,4})\s?(?P<suf>xtx|xt|gre|gme|m)?"
         r"(?![a-z0-9])")),
@@ -201,6 +206,7 @@ _OTHER_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _GPU_CONTEXT = re.compile(
     r"\b(?:nvidia|amd|instinct|geforce|quadro|radeon|gpu|graphics?|video\s?card|zotac|evga|msi|asus|gigabyte|pny|palit|"
     r"gainward|inno3d|galax|galaxy|sapphire|xfx|powercolor|asrock|manli|colorful|kfa2|aorus|founders)\b"
+    r"|" + CARD_WORDS + "|" + GPU_ONLY_SERIES
 )
 
 
@@ -249,6 +255,12 @@ def _other_name(kind: str, m: re.Match[str]) -> str | None:
         return f"Tesla {num}"
     if kind == "titan":
         return f"TITAN {num}"
+    if kind == "radeonpro":
+        return "Radeon Pro Duo" if groups.get("duo") else f"FirePro {(groups.get('fp') or '').upper()}"
+    if kind == "vega":
+        return f"Radeon RX Vega {num}"
+    if kind == "rtxpro":
+        return f"RTX PRO {num}{' Blackwell' if groups.get('gen') else ''}"
     if kind == "radeon":
         return f"Radeon RX {num}{suffix}"
     if kind == "instinct":
@@ -275,4 +287,12 @@ OTHER_MEMORY: dict[str, int] = {
     "TITAN RTX": 24, "TITAN V": 12, "TITAN XP": 12, "Quadro K1200": 4, "Quadro K4200": 4, "Quadro K5000": 4,
     "Quadro RTX 4000": 8, "Quadro RTX 5000": 16, "Quadro RTX 6000": 24, "Quadro RTX 8000": 48,
     "RTX A4000": 16, "RTX A4500": 20, "RTX A5500": 24, "Tesla P40": 24, "Tesla P4": 8, "Tesla K80": 24,
+    "GeForce RTX 4060": 8, "GeForce RTX 4070 Ti Super": 16, "Quadro P2200": 5, "Quadro P5000": 16,
+    "Quadro P6000": 24, "Quadro GV100": 32, "Tesla M10": 32,
+    # AMD's product pages (amd.com/en/products/graphics): one memory size per model.
+    "Radeon RX 5600 XT": 6, "Radeon RX 5700": 8, "Radeon RX 5700 XT": 8, "Radeon RX 6600": 8,
+    "Radeon RX 6600 XT": 8, "Radeon RX 6650 XT": 8, "Radeon RX 6700 XT": 12, "Radeon RX 6750 XT": 12,
+    "Radeon RX 6800": 16, "Radeon RX 6800 XT": 16, "Radeon RX 6900 XT": 16, "Radeon RX 6950 XT": 16,
+    "Radeon RX 7700 XT": 12, "Radeon RX 7800 XT": 16, "Radeon RX 7900 GRE": 16, "Radeon RX 7900 XT": 20,
+    "Radeon RX 7900 XTX": 24, "Radeon RX Vega 56": 8, "Radeon RX Vega 64": 8, "Radeon Pro Duo": 32,
 }

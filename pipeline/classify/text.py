@@ -7,8 +7,23 @@ import unicodedata
 
 import attrs
 
-__all__ = ["MemoryMention", "memory_mentions", "normalize", "tokens_after", "tokens_before", "watt_mentions"]
+__all__ = [
+    "CARD_WORDS", "GPU_ONLY_SERIES", "MemoryMention", "memory_mentions", "normalize", "tokens_after", "tokens_before",
+    "watt_mentions",
+]
 
+# "Graphics card" in the languages of the marketplaces we read (NO/DA/SV, DE, NL, FR, IT, ES, PT, PL, HU,
+# CS, JA, ZH, KO): the listing is a graphics card even when its model is not named.
+CARD_WORDS = (
+    r"\b(?:skjermkort|grafikkort|grafikkarten?|grafische\s+kaart|videokaart|carte\s+graphique|scheda\s+video|"
+    r"tarjeta\s+gr[aá]fica|placa\s+de\s+v[ií]deo|karta\s+graficzna|vide[oó]\s?k[aá]rty[aá]k?|grafick[aá]\s+karta)\b"
+    r"|グラフィックボード|グラボ|显卡|顯示卡|그래픽\s?카드"
+)
+# Series names graphics card makers use for nothing else (LHR: NVIDIA's Lite Hash Rate cards).
+GPU_ONLY_SERIES = (
+    r"\b(?:lhr|non-?lhr|founders\s+edition|suprim|ventus|windforce|ftw3|xc3|twin\s+edge|gamerock|"
+    r"gaming\s+x\s+trio)\b"
+)
 # Marks sellers glue to names ("RTX™ 4090") and the replacement char left by bad encodings.
 _DROP = str.maketrans({c: " " for c in "™®©\ufffd\u2122\u00ae\u00a9*!\"“”‘’`~^{}<>"})
 _WITHOUT = re.compile(r"\bw\s?/\s?o(?:ut)?\b|\bwo/")
@@ -20,6 +35,8 @@ _SPACES = re.compile(r"\s+")
 _TYPOS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?<![a-z0-9])pcle(?=[\s\-_0-9x]|$)"), "pcie"),
     (re.compile(r"(?<![a-z0-9])smx(?=[2-6]?(?![a-z0-9]))"), "sxm"),
+    # "Raedon 6900XT", "Radon R9 380": Radeon misspelt, told from the word radon by the model after it.
+    (re.compile(r"(?<![a-z0-9])(?:raedon|radon|readon|raedeon)(?=\s?(?:rx|r[579]|hd|pro|vega|\d))"), "radeon"),
 )
 # A size glued to the next word ("16GBWithout", "24GBGDDR6"): split so both words are read.
 _GLUED_UNIT = re.compile(

@@ -68,7 +68,7 @@ def _plan(request: registry.PlanRequest) -> tuple[dict[str, Any], list[str]]:
 
 SOURCE = registry.Source(
     name=NAME, family="gpubazaar", spider=f"{__name__}.BazaarSpider", settings_model=BazaarSettings,
-    plan=_plan, parser=f"{__name__}.parse_page",
+    plan=_plan, parser=f"{__name__}.parse_page", saved=registry.SavedFile("a GPU Bazaar feed (JSON)", reads=("json",)),
     needs=lambda section, _settings, _watched: "" if section.urls else "feed URLs",
     describe=lambda section, _settings, _watched: f"{len(section.urls)} GPU Bazaar feeds",
 )
