@@ -3,7 +3,9 @@
 A history database holds a synthetic market at a fixed daily volume (about 13,700 observations a
 day, 1,712 open listings seen 8 times a day), so 1 M observations are 73 days and 10 M are 730 days:
 what grows is history, not the day. The cache key is the schema version, the generator version and
-the size; the materialized index is built once with the database.
+the size; the materialized index is built once with the database. When only an older schema's database
+of the same generator and size is cached, a copy of it is upgraded through the migrations (as a user's
+database is) instead of regenerated: the observations are the same, the build takes an hour at 10 M.
 
     python -m bench.data 1000000 10000000     # build (or find) the cached databases
 """
@@ -11,6 +13,7 @@ the size; the materialized index is built once with the database.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from datetime import date, timedelta
@@ -43,13 +46,16 @@ def history_db(total: int) -> Path:
     from gpuprices.storage.sqlite import SqliteStore
     from tests.market_data import insert_observations, synthetic_market
 
-    path = CACHE / f"history-s{schema_version()}-g{GENERATOR}-{total}.db"
+    path = _cached(schema_version(), total)
     if path.exists():
         return path
     CACHE.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
     for stale in CACHE.glob(partial.name + "*"):
         stale.unlink()
+    if _upgrade(total, partial):
+        partial.rename(path)
+        return path
     days = history_days(total)
     started = time.perf_counter()
     with SqliteStore(partial) as store:
@@ -63,6 +69,37 @@ def history_db(total: int) -> Path:
     print(f"  (built {path.name}: {written:,} observations over {days} days in {built - started:.0f} s, "
           f"index materialized in {time.perf_counter() - built:.0f} s)", file=sys.stderr)
     return path
+
+
+def _cached(version: int, total: int) -> Path:
+    return CACHE / f"history-s{version}-g{GENERATOR}-{total}.db"
+
+
+def _upgrade(total: int, partial: Path) -> bool:
+    """Copy the newest older-schema database of this size to ``partial`` and migrate it; False if none."""
+    import sqlite3
+
+    from gpuprices.market.index import refresh_index
+    from gpuprices.storage.sqlite import SqliteStore
+
+    older = next((p for v in range(schema_version() - 1, 0, -1) if (p := _cached(v, total)).exists()), None)
+    if older is None:
+        return False
+    started = time.perf_counter()
+    source, target = sqlite3.connect(older), sqlite3.connect(partial)
+    with target:
+        source.backup(target)  # consistent even if the source has a WAL
+    source.close()
+    target.close()
+    with SqliteStore(partial) as store:  # opening migrates
+        refresh_index(store)  # days a migration marked dirty, if any
+        store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    twin = older.with_suffix(".duckdb")
+    if twin.exists():  # the same observations: no need to load them into DuckDB again
+        shutil.copyfile(twin, partial.with_suffix(".duckdb"))
+    print(f"  (upgraded {older.name} to schema {schema_version()} in {time.perf_counter() - started:.0f} s)",
+          file=sys.stderr)
+    return True
 
 
 def duckdb_history(total: int) -> Path:

@@ -116,17 +116,26 @@ def bench_cycle_growth() -> Result:
                   f"({history_days(SMALL)} days) {small}, same daily volume")
 
 
+# The child's own peak (VmHWM of its address space). The rusage of a waited-for child would not do: a
+# child forked or vforked from this process counts this process's memory before its exec.
+_PEAK_RSS = ("import runpy, sys\n"
+             "try:\n"
+             "    runpy.run_module('gpuprices', run_name='__main__', alter_sys=True)\n"
+             "finally:\n"
+             "    print(next(line for line in open('/proc/self/status') if line.startswith('VmHWM:')),"
+             " file=sys.stderr)\n")
+
+
 def _chart_rss(path: Path, folder: Path) -> int:
     config = folder / f"{path.stem}.toml"
     config.write_text(f'[storage]\ndatabase = "{path}"\n', encoding="utf-8")
-    child = subprocess.Popen([sys.executable, "-m", "gpuprices", "--config", str(config), "chart", "--sku",
-                              "h100-80gb-pcie", "--days", "730", "-o", str(folder / "chart.png")],
-                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise SystemExit(f"chart failed: {child.stderr.read().decode() if child.stderr else ''}")
-    return usage.ru_maxrss * 1024
+    child = subprocess.run([sys.executable, "-c", _PEAK_RSS, "--config", str(config), "chart", "--sku",
+                            "h100-80gb-pcie", "--days", "730", "-o", str(folder / "chart.png")],
+                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = [line for line in child.stderr.splitlines() if line.startswith("VmHWM:")]
+    if child.returncode != 0 or not peak:
+        raise SystemExit(f"chart failed: {child.stderr}")
+    return int(peak[-1].split()[1]) * 1024  # kB
 
 
 def bench_chart_rss() -> Result:

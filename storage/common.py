@@ -9,8 +9,10 @@ Values travel as Python strings and numbers: money as exact decimal text, times 
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
+import operator
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
@@ -25,12 +27,12 @@ from gpuprices.core.rental import RentalOffer
 from gpuprices.exceptions import StorageError
 from gpuprices.storage.index import IndexTables, utc_day
 from gpuprices.storage.values import (
+    BOOL_COLUMNS,
     LISTING_KEY,
     LISTING_STATE,
     OBSERVATION_COLUMNS,
     READABLE_TABLES,
     decode_row,
-    sql_value,
     utcnow,
 )
 
@@ -41,6 +43,30 @@ logger = logging.getLogger(__name__)
 ListingKey = tuple[str, str, str]
 _NEW_LISTING_COLUMNS = (*LISTING_KEY, *LISTING_STATE, "first_seen_at", "last_seen_at",
                         "first_crawl_id", "last_crawl_id")
+
+
+def _values(columns: Sequence[str], given: Sequence[str] = ()) -> Any:
+    """A precomputed getter: (row, *given values) → the values of ``columns`` in order, read from the row
+    (:func:`~gpuprices.core.listing.stored_values`) in one C call, flags as 0/1; the columns named in
+    ``given`` come from the arguments."""
+    read = [c for c in columns if c not in given]
+    get = operator.itemgetter(*read)
+    flags = [n for n, c in enumerate(read) if c in BOOL_COLUMNS]
+    slots = sorted((columns.index(c), n) for n, c in enumerate(given))  # inserted left to right
+
+    def values(row: dict[str, Any], *extra: Any) -> list[Any]:
+        out = list(get(row))
+        for n in flags:
+            if out[n] is not None:
+                out[n] = int(bool(out[n]))
+        for position, n in slots:
+            out.insert(position, extra[n])
+        return out
+    return values
+
+
+_STATE_VALUES = _values(LISTING_STATE)
+_OBSERVATION_VALUES = _values(OBSERVATION_COLUMNS, ("listing_id", "crawl_id"))
 
 @attrs.define
 class SaveResult:
@@ -56,6 +82,8 @@ class SqlStore(IndexTables):
 
     backend = "sql"
     """``sqlite`` or ``postgresql``."""
+    builds_lines = False
+    """Whether the database builds export lines itself (:func:`storage.exports.export_lines`)."""
 
     # -- primitives (each backend) -------------------------------------------------------------
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -266,6 +294,17 @@ class SqlStore(IndexTables):
         counters stay as they were.
         """
         batch = list(listings)
+        # Thousands of short-lived, acyclic rows: the cycle collector would only walk them (and the
+        # whole heap) over and over while they are built.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._save(crawl_id, batch, replace_page)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _save(self, crawl_id: int, batch: list[NormalizedListing], replace_page: str | None) -> SaveResult:
         result = SaveResult()
         with self._transaction():
             # Days whose index rows this batch can change: the days it saw, the sales it touched.
@@ -287,8 +326,8 @@ class SqlStore(IndexTables):
             fresh = {key: row for key, row in zip(keys, rows, strict=True) if key not in existing}
             new_ids = self._insert_listings(
                 list(_NEW_LISTING_COLUMNS),
-                [[*key, *(sql_value(c, row.get(c)) for c in LISTING_STATE), row["observed_at"],
-                  row["observed_at"], crawl_id, crawl_id] for key, row in fresh.items()], list(fresh))
+                [[*key, *_STATE_VALUES(row), row["observed_at"], row["observed_at"], crawl_id, crawl_id]
+                 for key, row in fresh.items()], list(fresh))
             lost = [key for key in fresh if key not in new_ids]  # another writer inserted them first
             ids = {**existing, **new_ids, **(self._listing_ids(lost) if lost else {})}
             result.new = len(new_ids)
@@ -303,8 +342,8 @@ class SqlStore(IndexTables):
             before = self._sale_days(sold)
             # Sorted by id: concurrent writers lock shared listings in the same order (no deadlock).
             updates = sorted(
-                ([*(sql_value(c, row.get(c)) for c in LISTING_STATE), row["observed_at"], crawl_id, ids[key],
-                  row["observed_at"]] for key, row in zip(keys, rows, strict=True) if key not in new_ids),
+                ([*_STATE_VALUES(row), row["observed_at"], crawl_id, ids[key], row["observed_at"]]
+                 for key, row in zip(keys, rows, strict=True) if key not in new_ids),
                 key=lambda values: values[-2])
             self._update_listings(updates)
             result.updated = len(updates)
@@ -343,8 +382,7 @@ class SqlStore(IndexTables):
 
     @staticmethod
     def _observation_values(listing_id: int, crawl_id: int, row: dict[str, Any]) -> list[Any]:
-        values = {**row, "listing_id": listing_id, "crawl_id": crawl_id}
-        return [sql_value(c, values[c]) for c in OBSERVATION_COLUMNS]
+        return list(_OBSERVATION_VALUES(row, listing_id, crawl_id))
 
     # -- quarantine ----------------------------------------------------------------------
     def priced_rows(self, crawl_id: int | None = None) -> list[dict[str, Any]]:

@@ -171,16 +171,16 @@ class PostgresStore(SqlStore):
         ).fetchall()
         return {(r[0], r[1], r[2]): int(r[3]) for r in found}
 
-    def _listing_ids(self, keys: list[ListingKey]) -> dict[ListingKey, int]:
+    def _stored_listings(self, keys: list[ListingKey]) -> dict[ListingKey, tuple[int, Any]]:
         unique = list(dict.fromkeys(keys))
         if not unique:
             return {}
         found = self.conn.execute(
-            "SELECT l.family, l.item_id, l.variation_id, l.id FROM listings AS l"
+            "SELECT l.family, l.item_id, l.variation_id, l.id, l.seller FROM listings AS l"
             " JOIN unnest(%s::text[], %s::text[], %s::text[]) AS k (family, item_id, variation_id)"
             " USING (family, item_id, variation_id)", [[k[0] for k in unique], [k[1] for k in unique],
                                                        [k[2] for k in unique]]).fetchall()
-        return {(r[0], r[1], r[2]): int(r[3]) for r in found}
+        return {(r[0], r[1], r[2]): (int(r[3]), r[4]) for r in found}
 
     def _update_listings(self, rows: list[list[Any]]) -> None:
         if not rows:
@@ -207,7 +207,7 @@ class PostgresStore(SqlStore):
         self.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS _gp_{name} ON COMMIT DELETE ROWS AS"
                           f" SELECT {', '.join(chosen)} FROM {source} WITH NO DATA")
 
-    def _insert_observations(self, rows: list[list[Any]]) -> None:
+    def _insert_observations(self, rows: Sequence[Sequence[Any]]) -> None:
         with self.conn.cursor() as cursor, cursor.copy(
                 f"COPY observations ({', '.join(OBSERVATION_COLUMNS)}) FROM STDIN") as copy:
             for row in rows:

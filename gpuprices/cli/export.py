@@ -11,7 +11,14 @@ from typing import IO, Any
 import click
 
 from gpuprices.cli.options import source_choice
-from gpuprices.cli.output import FORMULA_PREFIXES, format_option, output_option, write_rows, write_table
+from gpuprices.cli.output import (
+    FORMULA_PREFIXES,
+    format_option,
+    output_option,
+    write_lines,
+    write_rows,
+    write_table,
+)
 
 
 def _since(value: str | None) -> date | None:
@@ -39,10 +46,7 @@ def export(app: Any, table: str, fmt: str, output: str, since: str | None, sourc
 
     CSV opens cleanly in a spreadsheet: formula-like text is neutralized, numbers stay numbers.
     ``--source`` does not apply to the index, which combines every source."""
-    from gpuprices.market import INDEX_EXPORT_COLUMNS, index_rows
-    from gpuprices.market.deals import DEAL_COLUMNS, deal_book, with_deal_context
-    from gpuprices.pipeline.classify import load_catalog
-    from gpuprices.storage.exports import export_chunks, export_query
+    from gpuprices.storage.exports import export_chunks, export_lines, export_query
     from gpuprices.storage.factory import open_store
 
     if source is not None and table == "index":
@@ -52,10 +56,15 @@ def export(app: Any, table: str, fmt: str, output: str, since: str | None, sourc
     with open_store(settings.storage.database) as store:
         write: Callable[[IO[str]], int]
         if table == "index":
+            from gpuprices.market import INDEX_EXPORT_COLUMNS, index_rows  # pandas: only where needed
+            from gpuprices.pipeline.classify import load_catalog
+
             rows = index_rows(store, load_catalog(extra=settings.catalog or None), since=_since(since),
                               days=settings.market.history_days, min_samples=settings.market.min_samples)
             write = partial(write_rows, rows, fmt, columns=list(INDEX_EXPORT_COLUMNS) if fmt == "csv" else None)
         elif table == "listings":  # each priced listing placed among its market (market.deals)
+            from gpuprices.market.deals import DEAL_COLUMNS, deal_book, with_deal_context
+
             query = export_query(store, table)
             start = _since(since)
             chunks = export_chunks(store, table, since=start.isoformat() if start else None, source=source)
@@ -65,15 +74,25 @@ def export(app: Any, table: str, fmt: str, output: str, since: str | None, sourc
         else:
             query = export_query(store, table)
             start = _since(since)
-            csv_out = fmt == "csv"
-            chunks = export_chunks(store, table, since=start.isoformat() if start else None, source=source,
-                                   flag_prefixes=FORMULA_PREFIXES if csv_out else None,
-                                   bool_text=("true", "false") if csv_out else None)
-            write = partial(write_table, chunks, query.columns, query.kinds, fmt)
+            since_text = start.isoformat() if start else None
+            if fmt == "csv" and store.builds_lines:  # the database writes the lines: no Python per cell
+                lines = export_lines(store, table, since=since_text, source=source, bool_text=("true", "false"))
+                write = partial(write_lines, lines, query.columns, query.kinds)
+            else:
+                chunks = export_chunks(store, table, since=since_text, source=source,
+                                       flag_prefixes=FORMULA_PREFIXES if fmt == "csv" else None,
+                                       bool_text=("true", "false") if fmt == "csv" else None)
+                write = partial(write_table, chunks, query.columns, query.kinds, fmt)
         if output == "-":
             count = write(sys.stdout)
         else:
-            with open(output, "w", encoding="utf-8-sig", newline="", buffering=1 << 20) as handle:
+            # CSV always has a header: its byte-order mark is written once, as "utf-8-sig" would, without
+            # that codec's Python encoder on every write.
+            csv_out = fmt == "csv"
+            with open(output, "w", encoding="utf-8" if csv_out else "utf-8-sig", newline="",
+                      buffering=1 << 20) as handle:
+                if csv_out:
+                    handle.write("\ufeff")
                 count = write(handle)
     if output != "-":
         click.echo(f"{count} {table} rows written to {output}", err=True)

@@ -8,9 +8,10 @@ from typing import Any, TypeVar
 
 import click
 
-from gpuprices.core.rows import FORMULA_PREFIXES, neutralize, write_rows, write_table
+from gpuprices.core.rows import FORMULA_PREFIXES, neutralize, write_lines, write_rows, write_table
 
-__all__ = ["FORMULA_PREFIXES", "format_option", "neutralize", "output_option", "write_rows", "write_table"]
+__all__ = ["FORMULA_PREFIXES", "format_option", "neutralize", "output_option", "write_lines", "write_rows",
+           "write_table"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 

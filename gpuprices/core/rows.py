@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import csv
+import itertools
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -18,6 +20,12 @@ _INVISIBLE = "".join(sorted({chr(c) for c in range(0x3001) if chr(c).isspace()}
                                   "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff")))
 _FORMULA_START = tuple(_FORMULA + _INVISIBLE)
 """First characters that make a text cell worth a closer look (a formula may follow)."""
+CELL = "\x01"
+"""Separates the cells of a line the database built (``storage.exports.export_lines``): a control
+character that is no formula start, so a cell that may start a formula is :data:`CELL` and one of
+:data:`_FORMULA_START`."""
+_CELL_STARTS_FORMULA = re.compile(CELL + "[" + re.escape("".join(_FORMULA_START)) + "]")
+_NEEDS_QUOTES = re.compile('[,"\r\n]')
 
 
 def neutralize(value: Any) -> Any:
@@ -106,3 +114,44 @@ def write_table(chunks: Iterable[tuple[list[Any], list[int]]], columns: Sequence
         writer.writerows(rows)  # in C: no Python per row or cell
         count += len(rows)
     return count
+
+
+def write_lines(chunks: Iterable[tuple[list[str], dict[int, Any]]], columns: Sequence[str], kinds: Sequence[str],
+                out: IO[str]) -> int:
+    """Write chunks of lines from ``storage.exports.export_lines`` as CSV, the same bytes as
+    :func:`write_table`. Most lines become CSV by replacing :data:`CELL` with commas, a chunk at a
+    time; the few whose cells need quotes or may start a formula are split and written by the CSV
+    writer (text cells neutralized), and rows given with typed values are written from those."""
+    texts = [i for i, kind in enumerate(kinds) if kind == "text"]
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    count = 0
+    for lines, typed in chunks:
+        quoted, formulas = _special_lines(lines)
+        start = 0
+        for position in sorted({*quoted, *formulas, *typed}):
+            if position > start:
+                out.write("\r\n".join(lines[start:position]).replace(CELL, ",") + "\r\n")
+            start = position + 1
+            values: list[Any] = list(typed[position]) if position in typed else lines[position].split(CELL)
+            if position in typed or position in formulas:
+                for i in texts:
+                    values[i] = neutralize(values[i])
+            writer.writerow(values)
+        if start < len(lines):
+            out.write("\r\n".join(lines[start:]).replace(CELL, ",") + "\r\n")
+        count += len(lines)
+    return count
+
+
+def _special_lines(lines: list[str]) -> tuple[list[int], set[int]]:
+    """Positions of lines with a cell that needs quotes, and of lines with a cell that may start a
+    formula; searched in the joined chunk (fast C scans), line by line only where one was found."""
+    probe = CELL + CELL.join(lines)  # every cell, the first of a line too, follows a CELL
+    quoted = [i for i, line in enumerate(lines) if _NEEDS_QUOTES.search(line)] if any(
+        mark in probe for mark in ',"\r\n') else []
+    formulas: set[int] = set()
+    if _CELL_STARTS_FORMULA.search(probe):
+        starts = list(itertools.accumulate((len(line) + 1 for line in lines), initial=0))
+        formulas = {bisect.bisect_right(starts, match.start()) - 1 for match in _CELL_STARTS_FORMULA.finditer(probe)}
+    return quoted, formulas
