@@ -176,7 +176,7 @@ def bench_ingest() -> Result:
             listings = [("ebay", r["item_id"], "", *(r[c] for c in _LISTING_STATE), r["observed_at"],
                          r["observed_at"], crawl, crawl) for r in rows]
             # The observation rows complete (outside the timer), listing ids filled in by the timed part.
-            observations = [list(SqliteStore._observation_values(0, crawl, r)) for r in rows]
+            observations = [SqliteStore._observation_values(0, crawl, item) for item in items]
             return listings, observations, [r["item_id"] for r in rows]
 
         def ours_setup() -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import operator
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
@@ -22,7 +21,7 @@ import attrs
 
 from gpuprices.core.columns import RECLASSIFIED
 from gpuprices.core.items import PageReport, PageStatus
-from gpuprices.core.listing import NormalizedListing, stored_values
+from gpuprices.core.listing import NormalizedListing, values_function
 from gpuprices.core.rental import RentalOffer
 from gpuprices.exceptions import StorageError
 from gpuprices.storage.index import IndexTables, utc_day
@@ -45,28 +44,12 @@ _NEW_LISTING_COLUMNS = (*LISTING_KEY, *LISTING_STATE, "first_seen_at", "last_see
                         "first_crawl_id", "last_crawl_id")
 
 
-def _values(columns: Sequence[str], given: Sequence[str] = ()) -> Any:
-    """A precomputed getter: (row, *given values) → the values of ``columns`` in order, read from the row
-    (:func:`~gpuprices.core.listing.stored_values`) in one C call, flags as 0/1; the columns named in
-    ``given`` come from the arguments."""
-    read = [c for c in columns if c not in given]
-    get = operator.itemgetter(*read)
-    flags = [n for n, c in enumerate(read) if c in BOOL_COLUMNS]
-    slots = sorted((columns.index(c), n) for n, c in enumerate(given))  # inserted left to right
-
-    def values(row: dict[str, Any], *extra: Any) -> list[Any]:
-        out = list(get(row))
-        for n in flags:
-            if out[n] is not None:
-                out[n] = int(bool(out[n]))
-        for position, n in slots:
-            out.insert(position, extra[n])
-        return out
-    return values
-
-
-_STATE_VALUES = _values(LISTING_STATE)
-_OBSERVATION_VALUES = _values(OBSERVATION_COLUMNS, ("listing_id", "crawl_id"))
+_ROW_VALUES = values_function((LISTING_STATE, OBSERVATION_COLUMNS), args=("listing_id", "crawl_id"),
+                              flags=BOOL_COLUMNS)
+"""listing, listing id, crawl id → (its listing state, its observation), compiled once from the declaration."""
+_LISTING_ID = OBSERVATION_COLUMNS.index("listing_id")
+_OBSERVED_AT = OBSERVATION_COLUMNS.index("observed_at")
+_SOLD, _SOLD_AT, _SELLER = (LISTING_STATE.index(name) for name in ("sold", "sold_at", "seller"))
 
 @attrs.define
 class SaveResult:
@@ -318,37 +301,42 @@ class SqlStore(IndexTables):
             if not batch:
                 self._mark_days(days | self._sale_days(sold))
                 return result
-            rows = [stored_values(item) for item in batch]
-            keys = [(item.raw.family or item.raw.source, r["item_id"], r["variation_id"] or "")
-                    for item, r in zip(batch, rows, strict=True)]
-            existing = self._listing_ids(keys)
-            sellers = self._listing_sellers(list(existing.values()))
-            fresh = {key: row for key, row in zip(keys, rows, strict=True) if key not in existing}
+            # The observation's listing id is set once known (a -1 left behind would fail its foreign key).
+            built = [_ROW_VALUES(item, -1, crawl_id) for item in batch]
+            keys = [(item.raw.family or item.raw.source, item.raw.item_id, item.raw.variation_id or "")
+                    for item in batch]
+            seen = [observation[_OBSERVED_AT] for _, observation in built]
+            stored = self._stored_listings(keys)  # ids and sellers in one lookup
+            existing = {key: listing_id for key, (listing_id, _) in stored.items()}
+            sellers = dict(stored.values())
+            fresh = {key: (state, at) for key, (state, _), at in zip(keys, built, seen, strict=True)
+                     if key not in existing}
             new_ids = self._insert_listings(
                 list(_NEW_LISTING_COLUMNS),
-                [[*key, *_STATE_VALUES(row), row["observed_at"], row["observed_at"], crawl_id, crawl_id]
-                 for key, row in fresh.items()], list(fresh))
+                [[*key, *state, at, at, crawl_id, crawl_id] for key, (state, at) in fresh.items()], list(fresh))
             lost = [key for key in fresh if key not in new_ids]  # another writer inserted them first
             ids = {**existing, **new_ids, **(self._listing_ids(lost) if lost else {})}
             result.new = len(new_ids)
-            for key, row in zip(keys, rows, strict=True):
-                days.add(utc_day(row["observed_at"]))
-                if row["sold"]:
+            days.update(utc_day(at) for at in set(seen))  # a page's listings share one time
+            for key, (state, _) in zip(keys, built, strict=True):
+                if state[_SOLD]:
                     sold.add(ids[key])
-                    days.add(utc_day(row["sold_at"]))
+                    days.add(utc_day(state[_SOLD_AT]))
             # A listing's seller counts on every day it counted: a new seller changes all of them.
-            reseller = {ids[key] for key, row in zip(keys, rows, strict=True)
-                        if ids[key] in sellers and sellers[ids[key]] != row["seller"]}
+            reseller = {ids[key] for key, (state, _) in zip(keys, built, strict=True)
+                        if ids[key] in sellers and sellers[ids[key]] != state[_SELLER]}
             before = self._sale_days(sold)
             # Sorted by id: concurrent writers lock shared listings in the same order (no deadlock).
             updates = sorted(
-                ([*_STATE_VALUES(row), row["observed_at"], crawl_id, ids[key], row["observed_at"]]
-                 for key, row in zip(keys, rows, strict=True) if key not in new_ids),
+                ([*state, at, crawl_id, ids[key], at]
+                 for key, (state, _), at in zip(keys, built, seen, strict=True) if key not in new_ids),
                 key=lambda values: values[-2])
             self._update_listings(updates)
             result.updated = len(updates)
-            self._insert_observations([self._observation_values(ids[key], crawl_id, row)
-                                       for key, row in zip(keys, rows, strict=True)])
+            observations = [observation for _, observation in built]
+            for key, values in zip(keys, observations, strict=True):
+                values[_LISTING_ID] = ids[key]
+            self._insert_observations(observations)
             result.observations = len(batch)
             self._mark_days(days | before | self._sale_days(sold) | self._listing_days(reseller))
             if replace_page is None:
@@ -359,30 +347,28 @@ class SqlStore(IndexTables):
         return result
 
     def _listing_ids(self, keys: list[ListingKey]) -> dict[ListingKey, int]:
-        found: dict[ListingKey, int] = {}
-        unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), 300):  # stay under SQLite's variable limit
-            chunk = unique[start:start + 300]
-            where = " OR ".join("(family = ? AND item_id = ? AND variation_id = ?)" for _ in chunk)
-            params = [part for key in chunk for part in key]
-            for row in self._execute(f"SELECT family, item_id, variation_id, id FROM listings WHERE {where}",
-                                     params).fetchall():
-                found[(row[0], row[1], row[2])] = int(row[3])
-        return found
+        return {key: listing_id for key, (listing_id, _) in self._stored_listings(keys).items()}
 
-    def _listing_sellers(self, ids: list[int]) -> dict[int, Any]:
-        """id → stored seller of these listings."""
-        found: dict[int, Any] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            for row in self._execute(f"SELECT id, seller FROM listings WHERE id IN ({', '.join('?' for _ in chunk)})",
-                                     chunk).fetchall():
-                found[int(row[0])] = row[1]
+    def _stored_listings(self, keys: list[ListingKey]) -> dict[ListingKey, tuple[int, Any]]:
+        """key → (id, stored seller) of the stored listings among ``keys``: one query per 500 item ids of
+        a family and variation (a batch is usually one family, no variations), on the unique key's index."""
+        found: dict[ListingKey, tuple[int, Any]] = {}
+        groups: dict[tuple[str, str], list[str]] = {}
+        for family, item_id, variation_id in dict.fromkeys(keys):
+            groups.setdefault((family, variation_id), []).append(item_id)
+        for (family, variation_id), item_ids in groups.items():
+            for start in range(0, len(item_ids), 500):  # stay under SQLite's variable limit
+                chunk = item_ids[start:start + 500]
+                sql = ("SELECT item_id, id, seller FROM listings WHERE family = ? AND variation_id = ?"
+                       f" AND item_id IN ({', '.join('?' for _ in chunk)})")
+                for item_id, listing_id, seller in self._execute(sql, [family, variation_id, *chunk]).fetchall():
+                    found[(family, item_id, variation_id)] = (int(listing_id), seller)
         return found
 
     @staticmethod
-    def _observation_values(listing_id: int, crawl_id: int, row: dict[str, Any]) -> list[Any]:
-        return list(_OBSERVATION_VALUES(row, listing_id, crawl_id))
+    def _observation_values(listing_id: int, crawl_id: int, item: NormalizedListing) -> list[Any]:
+        """The observation row of one listing (the ingest benchmark's baseline prepares its rows with it)."""
+        return _ROW_VALUES(item, listing_id, crawl_id)[1]
 
     # -- quarantine ----------------------------------------------------------------------
     def priced_rows(self, crawl_id: int | None = None) -> list[dict[str, Any]]:
