@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sqlite3
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
@@ -34,6 +35,27 @@ if TYPE_CHECKING:
 
 __all__ = ["BOOL_COLUMNS", "LISTING_STATE", "OBSERVATION_COLUMNS", "SaveResult", "SqliteStore", "decode_row",
            "source_family", "sql_value", "storage_error", "utcnow"]
+
+def _sqlite_utils() -> Any:
+    """sqlite-utils, imported without pandas and numpy unless they are loaded already.
+
+    sqlite-utils imports both whenever they are installed, only to convert their value types on
+    insert, which this program never does; they were most of a second of every command that creates
+    or migrates a database. They are hidden only while sqlite-utils loads, so a later import in this
+    process (the market's pandas) gets them as usual.
+    """
+    if "sqlite_utils" in sys.modules:
+        return sys.modules["sqlite_utils"]
+    hidden = [name for name in ("pandas", "numpy") if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        import sqlite_utils
+    finally:
+        for name in hidden:
+            sys.modules.pop(name, None)
+    return sqlite_utils
+
 
 _CORE_TABLES = frozenset({"crawls", "pages", "listings", "observations", "alerts", "deliveries", "meta"})
 _DAMAGE = ("malformed", "file is encrypted", "disk image")
@@ -73,12 +95,9 @@ class SqliteStore(SqlStore):
 
     @functools.cached_property
     def db(self) -> Database:
-        """The connection as a sqlite-utils database (migrations, tools and tests). sqlite-utils imports
-        pandas and numpy when they are installed, so the store's own work never goes through it: a
-        crawl child, whose database the parent has already migrated, never imports them."""
-        from sqlite_utils import Database
-
-        return Database(self.conn)
+        """The connection as a sqlite-utils database (migrations, tools and tests); the store's own
+        work goes through ``conn``."""
+        return _sqlite_utils().Database(self.conn)
 
     def _migrate(self) -> None:
         version = self.schema_version()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 import click
@@ -80,8 +79,7 @@ def crawl(app: Any, sources: tuple[str, ...], queries: tuple[str, ...], replay: 
     Exits non-zero when every page of every source was blocked or failed.
     """
     from gpuprices import sources as registry
-
-    run_crawl = _crawl_runner()
+    from gpuprices.crawling import run_crawl
     from gpuprices.cycle import cycle_sources, needs_of, skipped_sources
     from gpuprices.sources import idle
 
@@ -112,27 +110,6 @@ def crawl(app: Any, sources: tuple[str, ...], queries: tuple[str, ...], replay: 
         useful = useful or row["status"] not in ("blocked", "failed")
     if not useful:
         raise click.exceptions.Exit(1)
-
-
-def _crawl_runner() -> Any:
-    """:func:`gpuprices.crawling.run_crawl`, imported without pandas and numpy.
-
-    sqlite-utils (under the store) imports both whenever they are installed, for optional value types
-    a crawl never stores; they were a large share of this command's start-up, as in the crawl child.
-    They are hidden only while the crawl's modules load, so a later import in this process gets them.
-    """
-    if "sqlite_utils" in sys.modules:
-        from gpuprices.crawling import run_crawl
-        return run_crawl
-    hidden = [name for name in ("pandas", "numpy") if name not in sys.modules]
-    for name in hidden:
-        sys.modules[name] = None  # type: ignore[assignment]
-    try:
-        from gpuprices.crawling import run_crawl
-    finally:
-        for name in hidden:
-            sys.modules.pop(name, None)
-    return run_crawl
 
 
 def _replay(settings: Any, sources: list[str]) -> None:
