@@ -18,12 +18,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -173,6 +175,7 @@ class Daemon:
                                        args=[source], id=source, name=f"crawl {source}", next_run_time=now)
             deliveries = threading.Thread(target=self._delivery_loop, name="deliveries", daemon=True)
             previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+            wake = _wake_on_signals(self.scheduler.wakeup)
             logger.warning("gpuprices daemon started (pid %d): %s", os.getpid(), ", ".join(sources))
             self._wake_deliveries.set()  # what was pending before a restart goes out now
             deliveries.start()
@@ -183,6 +186,7 @@ class Daemon:
                 self._wake_deliveries.set()
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
+                wake()
                 # An attempt still in flight is leased: it is sent again, same webhook-id, after a restart.
                 deliveries.join(timeout=5)
                 self._write_status(running=False)
@@ -291,3 +295,33 @@ class Daemon:
                 store.put_daemon_status(json.dumps(status))
         except StorageError as exc:
             logger.error("cannot record daemon status: %s", exc)
+
+
+def _wake_on_signals(wakeup: Callable[[], None]) -> Callable[[], None]:
+    """Make a signal wake the scheduler's main loop; returns the function that undoes it.
+
+    Python runs signal handlers in the main thread only, between bytecodes. When the kernel delivers
+    SIGTERM to another thread (a crawl's, the deliveries'), the main thread sleeps on in the
+    scheduler's wait, until the next job is due, maybe an hour later, before the handler runs. The
+    C-level handler always writes the signal number to the wakeup fd, whichever thread took it: a
+    thread reading it wakes the loop, and the main thread then runs the handler at once.
+    """
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+
+    def relay() -> None:
+        try:
+            with contextlib.suppress(OSError):
+                while os.read(read_end, 64):
+                    wakeup()
+        finally:
+            os.close(read_end)
+
+    threading.Thread(target=relay, name="signal-wakeup", daemon=True).start()
+
+    def undo() -> None:
+        signal.set_wakeup_fd(previous)
+        os.close(write_end)  # the relay reads end-of-file and ends
+
+    return undo
