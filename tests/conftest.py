@@ -4,6 +4,7 @@ cluster, and a fresh store of each backend."""
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from gpuprices.storage.sqlite import SqliteStore
+
+# Tests press Ctrl-C (SIGINT) on the programs they start. A shell that runs pytest as a background job
+# starts it with SIGINT ignored, and an ignored signal stays ignored in every child; a handled one is
+# reset to the default on exec, so handling it here gives the children a working Ctrl-C.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 _DEFAULT_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
 

@@ -31,6 +31,8 @@ class Attempt:
     status: int
     verified: bool | None
     """Signature check result; None when the receiver has no secret."""
+    whole: bool = True
+    """The body arrived as long as its ``Content-Length`` said: False when the sender died mid-request."""
 
 
 Decider = Callable[[int], Reply | None]
@@ -78,7 +80,7 @@ class WebhookReceiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 headers = {key.lower(): value for key, value in self.headers.items()}
-                reply = receiver._handle(self.path, headers, body)
+                reply = receiver._handle(self.path, headers, body, whole=bool(length) and len(body) == length)
                 self.send_response(reply.status)
                 for key, value in reply.headers.items():
                     self.send_header(key, value)
@@ -111,7 +113,7 @@ class WebhookReceiver:
         assert self.secret is not None
         return Webhook(self.secret).verify(body, headers)
 
-    def _handle(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
+    def _handle(self, path: str, headers: dict[str, str], body: bytes, *, whole: bool = True) -> Reply:
         verified: bool | None = None
         if self.secret is not None:
             try:
@@ -128,7 +130,7 @@ class WebhookReceiver:
             else:
                 reply = (self.decider(number) if self.decider else None) or self.accept
             webhook_id = headers.get("webhook-id")
-            self.attempts.append(Attempt(path, webhook_id, headers, body, reply.status, verified))
+            self.attempts.append(Attempt(path, webhook_id, headers, body, reply.status, verified, whole))
             if 200 <= reply.status < 300:
                 self.accepted.setdefault(webhook_id or "", []).append(body)
         return reply
