@@ -44,10 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     die_with_parent(_parent(sys.argv[1:] if argv is None else argv))
     from scrapy.crawler import CrawlerProcess  # after the parent-death request: importing takes a while
 
+    from gpuprices.spiders.components import without_switched_off
+
     plan = json.loads(sys.stdin.read())
     module_name, _, class_name = plan["spider"].rpartition(".")
     spider_cls = getattr(importlib.import_module(module_name), class_name)
-    process = CrawlerProcess(plan["scrapy_settings"])
+    process = CrawlerProcess(without_switched_off(plan["scrapy_settings"]))
     process.crawl(spider_cls, **plan["spider_kwargs"])
     process.start()
     return 0

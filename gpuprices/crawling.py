@@ -39,7 +39,7 @@ class CrawlPlan:
 
 
 # Scrapy components that the settings below switch off (each would raise NotConfigured): left out
-# altogether, so that the crawl child neither imports nor builds them. Robots.txt, retries,
+# altogether, so that the crawl child neither imports nor builds them (spiders.components). Robots.txt, retries,
 # AutoThrottle, timeouts, redirects and the HTTP cache stay Scrapy's own, as configured.
 _UNUSED_EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,  # TELNETCONSOLE_ENABLED = False

@@ -17,6 +17,7 @@ from typing import Any
 import scrapy
 
 from gpuprices.config import load_settings
+from gpuprices.spiders.components import without_switched_off
 
 SPIDER_MODULES = ["gpuprices.scrapyd_worker"]
 """Scrapy project settings (the egg's ``scrapy.cfg`` names this module)."""
@@ -38,7 +39,7 @@ class PlanSpider(scrapy.Spider):
         if not plan.get("spider"):
             raise ValueError("the gpuprices spider needs the argument plan (a crawl plan as JSON)")
         local = load_settings()
-        options = dict(plan["scrapy_settings"])
+        options = without_switched_off(plan["scrapy_settings"])
         options["GPUPRICES_DATABASE"] = str(local.storage.database)
         crawler.settings.setdict(options, priority="cmdline")
         spider_kwargs = dict(plan["spider_kwargs"])

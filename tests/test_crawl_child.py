@@ -1,4 +1,5 @@
-"""A crawl child stores a crawl without ever importing pandas or numpy (its start-up stays small)."""
+"""A crawl child stores a crawl without ever importing pandas or numpy, nor what the Scrapy components it
+switches off would import (its start-up stays small)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ _WRAPPER = """
 import atexit, runpy, sys
 note = sys.argv.pop(1)
 atexit.register(lambda: open(note, "w").write(" ".join(
-    name for name in ("pandas", "numpy", "sqlite_utils") if name in sys.modules)))
+    name for name in ("pandas", "numpy", "sqlite_utils", "aiohttp", "tldextract", "twisted.conch")
+    if name in sys.modules)))
 runpy.run_module("gpuprices.crawl_child", run_name="__main__")
 """
 
