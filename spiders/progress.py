@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.status import Status
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from gpuprices.core.items import PageReport, RawListing
 from gpuprices.core.rental import RentalOffer
+
+if TYPE_CHECKING:
+    from rich.status import Status
 
 
 class ProgressExtension:
@@ -38,6 +39,9 @@ class ProgressExtension:
         return f"{name}: {self.pages} pages, {self.listings} listings, {self.blocked} blocked"
 
     def spider_opened(self) -> None:
+        from rich.console import Console  # only on a terminal: a crawl in the background never loads rich
+        from rich.status import Status
+
         self.status = Status(self._text(), console=Console(stderr=True))
         self.status.start()
 

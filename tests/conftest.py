@@ -110,6 +110,23 @@ def store(database: str | Path) -> Iterator[Any]:
         yield opened
 
 
+# The files that take longest (their own processes, servers and waits), longest first. Workers take
+# whole files in collection order (``--dist loadfile --no-loadscope-reorder``): started first, these
+# overlap the many short files instead of being left to run alone at the end.
+_LONG_FILES = ("test_faults_system.py", "test_faults_crawl.py", "test_daemon_signals.py", "test_mutated_pages.py",
+               "test_daemon.py", "test_edges.py", "test_index_materialized.py", "test_properties.py",
+               "test_market.py", "test_web_browser.py", "test_scrapyd.py", "test_crawl_search_e2e.py",
+               "test_rental.py", "test_delivery.py", "test_archive.py", "test_chaos_soak.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return _LONG_FILES.index(name) if name in _LONG_FILES else len(_LONG_FILES)
+
+    items.sort(key=rank)  # stable: each file keeps its own order
+
+
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto``: two workers a core. Most tests wait on child processes, local servers and
     retries rather than compute, so a core has room for a second worker."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import pickle
 import random
 import re
 from collections.abc import Callable
@@ -303,35 +304,63 @@ def _payload(root: Path, name: str) -> Any:
 
 def _slots(node: Any, out: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
     """Every (container, key) in the document: dict keys and list indexes."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            out.append((node, key))
-            _slots(value, out)
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            out.append((node, index))
-            _slots(value, out)
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        pairs = current.items() if isinstance(current, dict) else enumerate(current)
+        for key, value in pairs:
+            out.append((current, key))
+            if isinstance(value, dict | list):
+                stack.append(value)
     return out
 
 
-def _mutate_api(payload: Any, rng: random.Random, values: tuple[Any, ...], *,
-                skip: Callable[[Any, Any], bool] | None = None) -> Any:
-    doc = copy.deepcopy(payload)
+def _containers(node: Any) -> list[int]:
+    """ids of ``node`` and of every dict and list inside it."""
+    found, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict | list):
+            found.append(id(current))
+            stack.extend(current.values() if isinstance(current, dict) else current)
+    return found
+
+
+def _mutate_api(payload: Any, rng: random.Random, values: tuple[Any, ...]) -> Any:
+    """A copy of ``payload`` with 1-6 slots (drawn uniformly from the document as it stands at each
+    step) deleted or replaced by one of ``values``.
+
+    The slots are listed once; a mutation marks the containers it removed as gone and lists the slots
+    of what it inserted, and a drawn slot that no longer exists is drawn again (uniform over the rest).
+    """
+    doc = pickle.loads(pickle.dumps(payload))  # a deep copy of plain JSON data, ~10x faster than deepcopy
+    slots = _slots(doc, []) if isinstance(doc, dict | list) else []
+    gone: set[int] = set()
+    removed: list[Any] = []  # kept alive, so that no new container reuses the id of a gone one
+
+    def exists(slot: tuple[Any, Any]) -> bool:
+        container, key = slot
+        return id(container) not in gone and (not isinstance(container, dict) or key in container)
+
     for _ in range(rng.randint(1, 6)):
-        slots = [(c, k) for c, k in _slots(doc, []) if not (skip and skip(c, k))]
-        if not slots:
-            break
-        container, key = rng.choice(slots)
+        drawn = next((slot for slot in (rng.choice(slots) for _ in range(50) if slots) if exists(slot)), None)
+        if drawn is None:  # mostly gone: draw from what is left
+            slots = [slot for slot in slots if exists(slot)]
+            if not slots:
+                break
+            drawn = rng.choice(slots)
+        container, key = drawn
+        old = container[key]
+        if isinstance(old, dict | list):
+            gone.update(_containers(old))
+            removed.append(old)
         if isinstance(container, dict) and rng.random() < 0.4:
             del container[key]
         else:
-            container[key] = copy.deepcopy(rng.choice(values))
+            container[key] = new = copy.deepcopy(rng.choice(values))
+            if isinstance(new, dict | list):
+                _slots(new, slots)
     return doc
-
-
-def _known_bug(container: Any, key: Any) -> bool:
-    """No slot is skipped any more: list-valued fields and itemWebUrl once crashed the parser."""
-    return False
 
 
 def _check_api(doc: Any) -> None:
@@ -361,7 +390,7 @@ def test_mutated_api_response(corpus: Path, name: str) -> None:
     payload = _payload(corpus, name)
     rng = random.Random(name)
     for _ in range(20):
-        _check_api(_mutate_api(payload, rng, _BRIEF_VALUES + _MORE_VALUES, skip=_known_bug))
+        _check_api(_mutate_api(payload, rng, _BRIEF_VALUES + _MORE_VALUES))
 
 
 @pytest.mark.parametrize("name", API_FILES[2:5])
@@ -400,7 +429,7 @@ def test_api_mutations_keep_some_listings_priced(corpus: Path) -> None:
     rng = random.Random("coverage")
     priced = 0
     for _ in range(20):
-        doc = _mutate_api(payload, rng, _BRIEF_VALUES, skip=_known_bug)
+        doc = _mutate_api(payload, rng, _BRIEF_VALUES)
         try:
             page = parse_api_response(doc, site="EBAY_US", observed_at=NOW)
         except ParseError:
