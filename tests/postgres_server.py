@@ -55,7 +55,7 @@ class PostgresCluster:
         if self._as_postgres:
             shutil.chown(self.root, "postgres")
             os.chmod(self.root, 0o700)
-        self._run("initdb", "-D", str(self.data), "-U", self.user, "--auth=trust", "-E", "UTF8",
+        self._run("initdb", "-D", str(self.data), "-U", self.user, "--auth=trust", "-E", "UTF8", "--no-sync",
                   "--locale=C.UTF-8" if Path("/usr/lib/locale/C.utf8").exists() else "--locale=C")
         options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -k {self.root} -c fsync=off"
                    " -c synchronous_commit=off -c full_page_writes=off -c max_connections=100")

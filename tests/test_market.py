@@ -23,7 +23,6 @@ from gpuprices.market import (
     index_rows,
     load_observations,
     premium_table,
-    render_chart,
 )
 from gpuprices.market.index import money, utc_today
 from gpuprices.pipeline.classify.catalog import Catalog, load_catalog
@@ -310,6 +309,8 @@ def test_cli_premium_table_csv_and_all(tmp_path: Path, config: Path) -> None:
 
 
 def test_render_chart_png_and_html(tmp_path: Path, store: SqlStore, catalog: Catalog) -> None:
+    from gpuprices.market import render_chart  # matplotlib: loaded by the worker that runs this test only
+
     insert_observations(store, synthetic_market(start=date(2026, 3, 1), days=25, listings_per_day=80))
     index = compute_index(store, catalog, days=25, today=date(2026, 3, 25))
     png = render_chart(index, sku=H100, output=tmp_path / "h100.png")

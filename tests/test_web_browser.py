@@ -28,8 +28,6 @@ import pytest
 from tests.e2e import ROOT, run_cli
 from tests.web_store import XSS_TITLE, XSS_TITLE_2, CorpusStore, build_corpus_store
 
-sync_api = pytest.importorskip("playwright.sync_api")
-
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(os.environ.get("GPUPRICES_TEST_ARTIFACTS", ROOT / "tmp" / "out")) / "screenshots"
@@ -87,6 +85,8 @@ def server(built: CorpusStore) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser_context() -> Iterator[Any]:
+    # Imported here, not at collection: every worker collects this module, one runs it.
+    sync_api = pytest.importorskip("playwright.sync_api")
     executable = chromium_path()
     with sync_api.sync_playwright() as playwright, tempfile.TemporaryDirectory(prefix="gpuprices-chromium-") as profile:
         context = playwright.chromium.launch_persistent_context(
