@@ -206,8 +206,9 @@ def test_chaos_soak(tmp_path: Path, corpus: Path) -> None:
     # Every request that arrived whole was signed correctly. A SIGKILL while the sender was writing
     # leaves a cut-off request (headers without all of the body): never accepted, sent again later.
     cut = [a for a in receiver.attempts if not a.whole]
-    assert all(a.verified for a in receiver.attempts if a.whole), [
-        (a.webhook_id, a.status, len(a.body), a.headers.get("content-length")) for a in receiver.attempts if not a.verified]
+    unverified = [(a.webhook_id, a.status, len(a.body), a.headers.get("content-length"))
+                  for a in receiver.attempts if not a.verified]
+    assert all(a.verified for a in receiver.attempts if a.whole), unverified
     assert len(cut) <= kills and not any(200 <= a.status < 300 for a in cut)
     # None lost: every cheap listing a completed crawl saw has its alert.
     alerted_items = {json.loads(a["payload"]).get("item_id") for a in alerts if a["kind"] == "new_listing_below"}
