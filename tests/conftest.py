@@ -127,6 +127,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=rank)  # stable: each file keeps its own order
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In the xdist controller, before its workers start: compile once for all of them (tests/precompile.py)."""
+    config = session.config
+    if not hasattr(config, "workerinput") and getattr(config.option, "dist", "no") != "no":
+        from tests.precompile import precompile
+
+        precompile(config, Path(__file__).resolve().parent.parent)
+
+
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto``: two workers a core. Most tests wait on child processes, local servers and
     retries rather than compute, so a core has room for a second worker."""
