@@ -2,7 +2,7 @@
 
 Scrapy resolves every key of ``EXTENSIONS`` / ``DOWNLOADER_MIDDLEWARES`` / ``SPIDER_MIDDLEWARES`` by
 importing it, even one set to ``None`` to switch it off: the remote-control extension alone imports
-aiohttp, the cookies middleware tldextract (together about 0.3 s of a crawl child's start-up). Taking
+aiohttp, the cookies middleware tldextract (together about half a second of a crawl child's CPU). Taking
 them out of the ``_BASE`` setting instead (derived from Scrapy's own defaults, so new defaults stay)
 gives the same components without those imports.
 """

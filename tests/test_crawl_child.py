@@ -47,3 +47,20 @@ def test_a_crawl_child_never_imports_pandas(tmp_path: Path, corpus: Path) -> Non
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     assert query(db, "SELECT COUNT(*) AS n FROM observations")[0]["n"] >= 60  # it stored the crawl
     assert loaded.read_text() == ""
+
+
+def test_switched_off_components_leave_the_same_components(tmp_path: Path) -> None:
+    """Taking switched-off components out of the base settings changes nothing Scrapy builds."""
+    from scrapy.settings import Settings
+    from scrapy.utils.conf import build_component_list
+
+    from gpuprices.spiders.components import COMPONENT_SETTINGS, without_switched_off
+
+    settings = load_settings(write_config(tmp_path / "config.toml", fast_crawl_config(tmp_path / "prices.db")))
+    options = plan_crawl(settings, "ebay", crawl_id=1).scrapy_settings
+    lean = without_switched_off(options)
+    for name in COMPONENT_SETTINGS:
+        built = build_component_list(Settings(options).get_component_priority_dict_with_base(name))
+        assert build_component_list(Settings(lean).get_component_priority_dict_with_base(name)) == built
+    assert "scrapy.extensions.remote_control.RemoteControl" not in lean["EXTENSIONS_BASE"]
+    assert "scrapy.downloadermiddlewares.cookies.CookiesMiddleware" not in lean["DOWNLOADER_MIDDLEWARES_BASE"]
