@@ -18,7 +18,7 @@ from gpuprices.pipeline.currency import UsdConversion, UsdConverter
 from gpuprices.pipeline.dates import parse_sold_date
 
 _ISO_CODE = re.compile(r"^[A-Z]{3}$")
-NO_USD_RATE = "none"
+NO_RATE_METHOD = "none"
 """``usd_rate_method`` of a listing kept without a USD value: its currency has no known rate."""
 UNKNOWN_CURRENCY = "unknown_currency"
 """Drop reason prefix of a price in a currency we cannot name: ``unknown_currency:<symbol>``."""
@@ -131,7 +131,7 @@ class Normalizer:
             price_max_usd=price_max_usd,
             usd_rate=conversion.rate if conversion else None,
             usd_rate_date=conversion.rate_date if conversion else None,
-            usd_rate_method=conversion.method if conversion else NO_USD_RATE,
+            usd_rate_method=conversion.method if conversion else NO_RATE_METHOD,
             bin_price=bin_price,
             shipping=shipping,
             shipping_currency=shipping_currency,

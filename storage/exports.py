@@ -128,8 +128,8 @@ def export_chunks(store: SqlStore, table: str, *, since: str | None = None, sour
     if select.flag:
         # The flag travels in the id's sign: no extra column the writer would have to strip per row.
         cells[key] = f"CASE WHEN {select.flag} THEN -{cells[key]} ELSE {cells[key]} END"
-    params = [*select.cell_params[:_params_before(select, key)], *select.flag_params,
-              *select.cell_params[_params_before(select, key):], *select.tail_params]
+    split = _params_before(select, key)  # the flag's parameters go where the id's cell is
+    params = [*select.cell_params[:split], *select.flag_params, *select.cell_params[split:], *select.tail_params]
     sql = f"SELECT {', '.join(cells)}{select.tail} ORDER BY {select.order}"
     for rows in store._iter_chunks(sql, params, _CHUNK):
         positions = [i for i, row in enumerate(rows) if row[key] < 0] if select.flag else []

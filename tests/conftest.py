@@ -141,4 +141,3 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto``: two workers a core. Most tests wait on child processes, local servers and
     retries rather than compute, so a core has room for a second worker."""
     return 2 * len(os.sched_getaffinity(0))
-

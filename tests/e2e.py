@@ -30,15 +30,14 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: f
     command = next((arg for arg in args if not arg.startswith("-") and arg not in _option_values(args)), "")
     if process is None:
         process = _needs_process(command, args)
+    # The command (and a crawl's child) imports the project from this tree.
+    on_path = {"PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     if process:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith(("EBAY_", "GPUPRICES_CONFIG"))}
-        full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
-        full_env.update(env or {})
+        full_env.update(on_path | (env or {}))
         return subprocess.run([sys.executable, "-m", "gpuprices", *args], cwd=cwd, env=full_env, text=True,
                               capture_output=True, timeout=timeout, input=stdin)
-    # Crawl children import the project from this tree, as a child of a real `gpuprices` would.
-    child_path = {"PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return _run_in_process(list(args), cwd=cwd, env=child_path | (env or {}), stdin=stdin)
+    return _run_in_process(list(args), cwd=cwd, env=on_path | (env or {}), stdin=stdin)
 
 
 def _option_values(args: tuple[str, ...]) -> set[str]:

@@ -15,6 +15,7 @@ import compileall
 import contextlib
 import os
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +48,11 @@ def _test_rewriter(config: pytest.Config) -> Callable[[Path], None] | None:
     return rewrite
 
 
-def _share(work: list[Any], part: int, parts: int, do: Callable[[Any], None]) -> None:
-    for item in work[part::parts]:
+def _share(work: list[Callable[[], Any]], part: int, parts: int) -> None:
+    for job in work[part::parts]:
         # A module that does not compile fails later, in the worker, with its own error.
         with contextlib.suppress(Exception):
-            do(item)
+            job()
 
 
 def precompile(config: pytest.Config, root: Path) -> None:
@@ -62,25 +63,18 @@ def precompile(config: pytest.Config, root: Path) -> None:
     folders = [package, *sorted(p.resolve() for p in package.iterdir() if p.is_symlink() and p.is_dir())]
     sources = [p for folder in folders for p in sorted(folder.rglob("*.py"))]
     tests = [*sorted((root / "tests").glob("test_*.py")), root / "tests" / "conftest.py"]
-
-    def one(item: tuple[str, Path]) -> None:
-        kind, path = item
-        if kind == "test" and rewrite is not None:
-            rewrite(path)
-        elif kind == "source":
-            compileall.compile_file(str(path), quiet=2)
-
-    work = [("test", path) for path in tests] + [("source", path) for path in sources]
+    work: list[Callable[[], Any]] = [partial(rewrite, path) for path in tests] if rewrite is not None else []
+    work += [partial(compileall.compile_file, str(path), quiet=2) for path in sources]
     parts = len(os.sched_getaffinity(0))
     children = []
     for part in range(1, parts):
         pid = os.fork()
         if pid == 0:  # the child does its share and leaves at once, running no pytest exit hooks
             try:
-                _share(work, part, parts, one)
+                _share(work, part, parts)
             finally:
                 os._exit(0)
         children.append(pid)
-    _share(work, 0, parts, one)
+    _share(work, 0, parts)
     for pid in children:
         os.waitpid(pid, 0)

@@ -108,9 +108,8 @@ def current_listings(store: Store, ctx: WebContext, sku: str) -> tuple[Rows, Row
     if last is None:
         return [], []
     rows = listings(store, ctx, sku=sku, since=last[:10], include_excluded=True, limit=EXCLUDED_LIMIT)
-    counted = [r for r in rows if not (r["excluded_reason"] or r["quarantined"] or r["working"] is False
-                                       or _no_usd_rate(r))]
-    return counted, [r for r in rows if r not in counted]
+    counted = [r for r in rows if not _exclusions(r)]
+    return counted, [r for r in rows if _exclusions(r)]
 
 
 def listing_detail(store: Store, ctx: WebContext, listing_id: int) -> tuple[dict[str, Any], Rows] | None:
@@ -122,13 +121,8 @@ def listing_detail(store: Store, ctx: WebContext, listing_id: int) -> tuple[dict
     return {**row, **context}, store.listing_observations(listing_id)
 
 
-def _no_usd_rate(row: dict[str, Any]) -> bool:
-    """Kept in its own currency but without a USD value: it cannot count in a USD statistic."""
-    return row.get("price_usd", "") is None
-
-
-def exclusion_reason(row: dict[str, Any]) -> str:
-    """Why a listing does not count, in one line."""
+def _exclusions(row: dict[str, Any]) -> list[str]:
+    """Each reason why a listing does not count; none when it counts."""
     parts = []
     if row.get("excluded_reason"):
         parts.append(f"excluded: {row['excluded_reason']}")
@@ -136,9 +130,14 @@ def exclusion_reason(row: dict[str, Any]) -> str:
         parts.append(f"quarantined: {row.get('quarantine_reason') or 'outlier'}")
     if row.get("working") is False:
         parts.append("not working (for parts or faulty)")
-    if _no_usd_rate(row):
+    if row.get("price_usd", "") is None:  # kept in its own currency, without a USD value
         parts.append(f"no USD rate for {row.get('currency') or 'its currency'} (no_usd_rate)")
-    return "; ".join(parts) or "counted"
+    return parts
+
+
+def exclusion_reason(row: dict[str, Any]) -> str:
+    """Why a listing does not count, in one line."""
+    return "; ".join(_exclusions(row)) or "counted"
 
 
 # -- rentals ------------------------------------------------------------------------------------
